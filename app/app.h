@@ -1,0 +1,44 @@
+// The difr command line: each subcommand parses its options, calls the library and prints.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "difr/model.h"
+#include "difr/noise.h"
+#include "difr/sampling.h"
+
+namespace difr::app {
+
+// Options shared by the subcommands that run the engine.
+struct EngineOptions {
+    std::string model;  // path or cached model name; empty: the embedded model
+    EngineSettings settings;
+};
+
+struct SamplingOptions {
+    SamplingParams params;
+    std::string noise = "vllm";
+    NoiseProfile profile() const;  // throws CLI::ValidationError for an unknown profile
+};
+
+void add_engine_options(CLI::App &cmd, EngineOptions &o);
+void add_sampling_options(CLI::App &cmd, SamplingOptions &o);
+
+// The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
+std::string cache_dir();
+std::string models_dir();
+// A path as given, or a name in the cache ("smollm2-135m-instruct-q4_1" or its file name).
+std::string model_resolve(const std::string &name_or_path);
+constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
+
+// Provenance of a run: model file, its hash, engine settings, sampling, noise, difr version.
+std::string provenance_json(const Model &model, const EngineSettings &settings, const SamplingOptions &sampling);
+
+void register_generate(CLI::App &app);
+void register_verify(CLI::App &app);
+void register_models(CLI::App &app);
+void register_quantize(CLI::App &app);
+void register_table(CLI::App &app);
+
+}  // namespace difr::app

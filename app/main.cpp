@@ -1,0 +1,79 @@
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "app.h"
+#include "difr/error.h"
+#include "difr/results.h"
+
+namespace difr::app {
+
+NoiseProfile SamplingOptions::profile() const {
+    if (auto p = noise_profile_from_name(noise)) return *p;
+    throw CLI::ValidationError("--noise", "unknown noise profile '" + noise + "'");
+}
+
+void add_engine_options(CLI::App &cmd, EngineOptions &o) {
+    cmd.add_option("-m,--model", o.model, "GGUF file or cached model name (default: the embedded SmolLM2-135M)");
+    cmd.add_option("-t,--threads", o.settings.n_threads, "CPU threads (default: all cores)");
+    cmd.add_option("-b,--batch", o.settings.n_batch, "tokens per decode call")->capture_default_str();
+    cmd.add_option("--parallel", o.settings.n_seq_max, "sequences decoded together")->capture_default_str();
+    cmd.add_option("--ctx", o.settings.n_ctx, "context limit per sequence (default: the model's)");
+    cmd.add_option("--kv-type", o.settings.kv_type, "KV cache type: f32, f16, bf16, q8_0, q4_0, ...")
+        ->capture_default_str();
+    cmd.add_option("--flash-attn", o.settings.flash_attn, "flash attention: on, off, auto")->capture_default_str();
+    cmd.add_flag("!--no-repack", o.settings.repack, "disable llama.cpp's CPU weight repacking");
+    cmd.add_option("--gpu-layers", o.settings.n_gpu_layers, "layers to offload to a GPU backend")
+        ->capture_default_str();
+}
+
+void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
+    cmd.add_option("-T,--temperature", o.params.temperature, "0 for greedy")->capture_default_str();
+    cmd.add_option("--top-k", o.params.top_k, "0 or -1: off")->capture_default_str();
+    cmd.add_option("--top-p", o.params.top_p, "1: off")->capture_default_str();
+    cmd.add_option("--seed", o.params.seed, "sampling seed")->capture_default_str();
+    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22")->capture_default_str();
+}
+
+std::string cache_dir() {
+    if (const char *d = std::getenv("DIFR_CACHE"); d && *d) return d;
+    if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/difr";
+    const char *home = std::getenv("HOME");
+    return std::string(home ? home : ".") + "/.cache/difr";
+}
+
+std::string models_dir() { return cache_dir() + "/models"; }
+
+std::string model_resolve(const std::string &name_or_path) {
+    const std::string name = name_or_path.empty() ? kEmbeddedModel : name_or_path;
+    if (std::filesystem::exists(name)) return name;
+    for (const std::string &candidate : {models_dir() + "/" + name, models_dir() + "/" + name + ".gguf"})
+        if (std::filesystem::exists(candidate)) return candidate;
+    throw InputError("model '" + name + "' is neither a file nor a cached model in " + models_dir() +
+                     " (run scripts/deps.sh to fetch the embedded models; `difr models` lists them)");
+}
+
+}  // namespace difr::app
+
+int main(int argc, char **argv) {
+    CLI::App app{"difr: verify that an LLM provider runs the model, precision, prompt and sampling it claims"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "difr 0.1.0");
+    difr::app::register_generate(app);
+    difr::app::register_verify(app);
+    difr::app::register_models(app);
+    difr::app::register_quantize(app);
+    difr::app::register_table(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        return app.exit(e);
+    } catch (const difr::InputError &e) {
+        std::fprintf(stderr, "difr: error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "difr: internal error: %s\n", e.what());
+        return 3;
+    }
+    return 0;
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# difr verify throughput against llama.cpp's own prefill speed (llama-bench, same model, threads and batch),
+# measured in the same run, and difr's peak memory for 1x and 4x the sequences.
+#   bench/verify_throughput.sh            # defaults: all cores, batch 512, 24 prompts x 200 tokens, 3 repeats
+# Environment: THREADS, BATCH, REPEATS, MAX_TOKENS.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
+
+DIFR="$DIFR_BUILD/bin/difr"
+LLAMA_BENCH="$DIFR_BUILD/bin/llama-bench"
+MODEL="$DIFR_CACHE/models/smollm2-135m-instruct-q4_1.gguf"
+THREADS="${THREADS:-$(nproc)}"
+BATCH="${BATCH:-512}"
+REPEATS="${REPEATS:-3}"
+MAX_TOKENS="${MAX_TOKENS:-200}"
+WORK="$DIFR_CACHE/bench"
+mkdir -p "$WORK"
+[ -x "$LLAMA_BENCH" ] || die "llama-bench not built ($LLAMA_BENCH); run scripts/build.sh"
+
+seqs="$WORK/seqs-$MAX_TOKENS.json"
+if [ ! -f "$seqs" ]; then
+    log "generating the benchmark's sequences (24 prompts x $MAX_TOKENS tokens, T 1, seed 42)"
+    "$DIFR" generate --prompts "$DIFR_ROOT/data/prompts/default.jsonl" --max-tokens "$MAX_TOKENS" --temperature 1 \
+        --seed 42 --top-k 50 --top-p 0.95 -t "$THREADS" -o "$seqs" >/dev/null
+fi
+python3 - "$seqs" "$WORK/seqs-x4.json" <<'PY'
+import json, sys
+seqs = json.load(open(sys.argv[1]))
+json.dump(seqs * 4, open(sys.argv[2], "w"))
+PY
+
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+
+# llama.cpp's prefill: pp512 with the same threads and batch, n_ubatch as difr uses it.
+ubatch=$(( BATCH < 512 ? BATCH : 512 ))
+log "llama-bench: pp512, $THREADS threads, batch $BATCH, ubatch $ubatch, $REPEATS repetitions"
+anchor=$("$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -r "$REPEATS" -o json 2>/dev/null |
+         python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+
+run_verify() {  # run_verify INPUT OUTDIR sampling...  -> tokens/s; peak RSS (KiB) in $WORK/rss
+    local input=$1 out=$2; shift 2
+    /usr/bin/time -f '%M' -o "$WORK/rss" "$DIFR" verify -i "$input" -o "$out" -t "$THREADS" -b "$BATCH" "$@" >/dev/null 2>&1
+    python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["provenance"]; print(p["tokens_evaluated"]/p["seconds"])' \
+        "$out/summary.json"
+}
+
+declare -A RATE
+for mode in t0 t1; do
+    if [ "$mode" = t0 ]; then args=(--temperature 0); else args=(--temperature 1 --seed 42 --top-k 50 --top-p 0.95); fi
+    rates=()
+    for _ in $(seq "$REPEATS"); do rates+=("$(run_verify "$seqs" "$WORK/out-$mode" "${args[@]}")"); done
+    RATE[$mode]=$(median "${rates[@]}")
+done
+run_verify "$seqs" "$WORK/out-mem1" --temperature 1 --seed 42 --top-k 50 --top-p 0.95 >/dev/null
+rss1=$(cat "$WORK/rss")
+run_verify "$WORK/seqs-x4.json" "$WORK/out-mem4" --temperature 1 --seed 42 --top-k 50 --top-p 0.95 >/dev/null
+rss4=$(cat "$WORK/rss")
+n1=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$seqs")
+
+python3 - "$anchor" "${RATE[t0]}" "${RATE[t1]}" "$rss1" "$rss4" "$n1" "$THREADS" "$BATCH" <<'PY'
+import sys
+anchor, t0, t1, rss1, rss4, n1, threads, batch = sys.argv[1:]
+anchor, t0, t1, rss1, rss4 = float(anchor), float(t0), float(t1), int(rss1), int(rss4)
+print(f"difr verify vs llama.cpp prefill (SmolLM2-135M Q4_1, {threads} threads, batch {batch}, medians)")
+print(f"  llama-bench pp512                  {anchor:9.1f} tok/s   (anchor)")
+print(f"  difr verify T=0                    {t0:9.1f} tok/s   ratio {t0/anchor:.3f}")
+print(f"  difr verify T=1 top-k 50 top-p .95 {t1:9.1f} tok/s   ratio {t1/anchor:.3f}")
+print(f"  peak RSS, {int(n1):4d} sequences          {rss1/1024:9.1f} MiB")
+print(f"  peak RSS, {4*int(n1):4d} sequences          {rss4/1024:9.1f} MiB   ratio {rss4/rss1:.3f}")
+print(f"target: ratio >= 0.9 for both modes; memory ratio ~1 (independent of the number of sequences)")
+PY

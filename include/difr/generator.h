@@ -1,0 +1,36 @@
+// difr's local provider: seeded generation from a GGUF model, several sequences decoded together, with the
+// same sampling code path and noise profile that the verifier replays.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "difr/model.h"
+#include "difr/noise.h"
+#include "difr/sampling.h"
+#include "difr/sequences.h"
+
+namespace difr {
+
+struct GenerateOptions {
+    SamplingParams sampling;
+    NoiseProfile noise = NoiseProfile::vllm;
+    int32_t max_tokens = 128;
+    bool stop_at_eog = true;  // the end-of-generation token is kept in the output, as vLLM returns it
+};
+
+struct GenerateStats {
+    int64_t prompt_tokens = 0;
+    int64_t generated_tokens = 0;
+    int32_t decode_calls = 0;
+};
+
+// Generates one output per prompt. Prompts are decoded together (up to settings.n_seq_max at once) in one
+// llama.cpp context. `on_done(i)` is called when sequence i has finished.
+std::vector<TokenSequence> generate(const Model &model, const EngineSettings &settings,
+                                    const std::vector<std::vector<int32_t>> &prompts,
+                                    const GenerateOptions &options, GenerateStats *stats = nullptr,
+                                    const std::function<void(size_t)> &on_done = {});
+
+}  // namespace difr

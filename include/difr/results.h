@@ -1,0 +1,35 @@
+// Result files: per-token metrics as JSONL and the summary JSON (design.md section 5).
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include "difr/metrics.h"
+#include "difr/summary.h"
+
+namespace difr {
+
+// Writes one JSON object per token: {"seq":0,"pos":3,"token":42,"predicted":42,"exact_match":true,...}.
+// Each sequence's lines are flushed when it ends, so an interrupted run keeps what it finished.
+class TokenMetricsWriter {
+public:
+    explicit TokenMetricsWriter(const std::string &path);  // throws InputError if the file cannot be created
+    void write(size_t seq, int32_t pos, int32_t token, const TokenMetrics &m);
+    void end_sequence();
+
+private:
+    std::string path_;
+    std::ofstream out_;
+};
+
+// The summary object: the fields of design.md section 2 plus the provenance the caller passes as JSON text.
+std::string summary_to_json(const MetricsSummary &s, const std::string &provenance_json);
+
+// Writes text to a file atomically (temporary file, then rename). Throws InputError naming the path.
+void file_write_atomic(const std::string &path, const std::string &text);
+
+// SHA-256 of a file, lowercase hex.
+std::string file_sha256(const std::string &path);
+
+}  // namespace difr

@@ -1,0 +1,57 @@
+// Reference scoring: the logits of a model for every output position of many token sequences, evaluated
+// with batched llama.cpp decodes (continuous batching over a few sequence slots, outputs only where needed).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "difr/model.h"
+#include "difr/sequences.h"
+
+struct llama_context;
+
+namespace difr {
+
+// Called once per output position, in order within each sequence (sequences may interleave).
+// `logits` is valid only during the call.
+using RowCallback = std::function<void(size_t seq, int32_t j, std::span<const float> logits)>;
+// Called after the last row of a sequence.
+using SequenceDoneCallback = std::function<void(size_t seq)>;
+
+struct ScoreStats {
+    int64_t tokens_evaluated = 0;  // prompt + output tokens fed to the model
+    int64_t rows = 0;              // output positions scored
+    int32_t decode_calls = 0;
+};
+
+class Scorer {
+public:
+    Scorer(const Model &model, const EngineSettings &settings);
+    ~Scorer();
+    Scorer(const Scorer &) = delete;
+    Scorer &operator=(const Scorer &) = delete;
+
+    // Scores `seqs`. Sequences with empty outputs are skipped (on_done is still called). Throws InputError
+    // naming the sequence and position for a token id outside the vocabulary or a sequence longer than
+    // the context.
+    ScoreStats score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
+                     const SequenceDoneCallback &on_done = {});
+
+    int32_t n_ctx() const { return n_ctx_; }
+
+private:
+    const Model &model_;
+    EngineSettings settings_;
+    llama_context *ctx_ = nullptr;
+    int32_t n_ctx_ = 0;
+    int32_t n_slots_ = 0;  // sequences the context was made for
+};
+
+// Checks a sequence against the model before any work: token ids inside the vocabulary, length within the
+// context. Throws InputError("sequence 3, output position 17: token id 99999 is outside the vocabulary ...").
+void sequence_check(const TokenSequence &seq, size_t index, int32_t n_vocab, int32_t n_ctx);
+
+}  // namespace difr

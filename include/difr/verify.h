@@ -1,0 +1,55 @@
+// Token-DiFR verification against the local engine: score every claimed token of many sequences and
+// summarise (the local counterpart of token-difr's verify_outputs + compute_metrics_summary).
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+
+#include "difr/model.h"
+#include "difr/noise.h"
+#include "difr/results.h"
+#include "difr/sampling.h"
+#include "difr/scorer.h"
+#include "difr/sequences.h"
+#include "difr/summary.h"
+
+namespace difr {
+
+struct VerifyOptions {
+    SamplingParams sampling;
+    NoiseProfile noise = NoiseProfile::vllm;
+};
+
+struct VerifyResult {
+    MetricsSummary summary;
+    ScoreStats stats;
+    double seconds = 0.0;
+};
+
+// Called once per finished sequence with the number finished so far (for progress reports).
+using VerifyProgress = std::function<void(size_t done, size_t total)>;
+
+// Scores `seqs` against `model`. Per-token metrics go to `writer` when given (one sequence at a time, in
+// the order sequences finish). Throws InputError for bad sequences before any decoding.
+VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std::span<const TokenSequence> seqs,
+                              const VerifyOptions &options, TokenMetricsWriter *writer = nullptr,
+                              const VerifyProgress &progress = {});
+
+// A progress bar on stderr: redrawn in place on a terminal, a line per 10% otherwise.
+class ProgressBar {
+public:
+    ProgressBar(std::string label, size_t total);
+    void update(size_t done);
+    void finish();
+
+private:
+    std::string label_;
+    size_t total_;
+    bool tty_;
+    double start_;
+    double last_draw_ = -1.0;
+    int last_decile_ = -1;
+};
+
+}  // namespace difr

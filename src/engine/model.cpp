@@ -1,0 +1,117 @@
+#include "difr/model.h"
+
+#include <llama.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "difr/error.h"
+#include "engine_internal.h"
+
+namespace difr {
+
+int32_t EngineSettings::threads() const {
+    if (n_threads > 0) return n_threads;
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw > 0 ? (int32_t)hw : 1;
+}
+
+std::string EngineSettings::to_json() const {
+    nlohmann::ordered_json j = {{"n_threads", threads()}, {"n_batch", n_batch},       {"n_seq_max", n_seq_max},
+                                {"n_ctx", n_ctx},         {"kv_type", kv_type},       {"flash_attn", flash_attn},
+                                {"repack", repack},       {"n_gpu_layers", n_gpu_layers},
+                                {"backend", engine_backend_name()}};
+    return j.dump();
+}
+
+namespace {
+
+void log_quiet(ggml_log_level level, const char *text, void *) {
+    // llama.cpp is chatty on stderr; keep warnings and errors, drop the rest unless DIFR_LLAMA_LOG is set.
+    static const bool verbose = std::getenv("DIFR_LLAMA_LOG") != nullptr;
+    if (verbose || level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+}
+
+}  // namespace
+
+void engine_init() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        llama_log_set(log_quiet, nullptr);
+        llama_backend_init();
+    });
+}
+
+std::string engine_backend_name() {
+    engine_init();
+    std::string names;
+    for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        if (!names.empty()) names += ",";
+        names += ggml_backend_dev_name(dev);
+    }
+    return names;
+}
+
+Model::~Model() {
+    chat_.reset();
+    if (model_) llama_model_free(model_);
+}
+
+std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings &settings) {
+    engine_init();
+    if (!std::filesystem::is_regular_file(path))
+        throw InputError("model file '" + path + "' does not exist (run `difr models` to see the cached models)");
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = settings.n_gpu_layers;
+    mp.use_extra_bufts = settings.repack;
+    std::unique_ptr<Model> m(new Model());
+    m->path_ = path;
+    m->model_ = llama_model_load_from_file(path.c_str(), mp);
+    if (!m->model_) throw InputError("could not load '" + path + "' as a GGUF model (see llama.cpp's error above)");
+    m->chat_ = chat_templates_init(m->model_);
+    return m;
+}
+
+int32_t Model::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
+int32_t Model::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
+bool Model::is_eog(int32_t token) const { return llama_vocab_is_eog(llama_model_get_vocab(model_), token); }
+
+std::string Model::description() const {
+    char buf[256];
+    llama_model_desc(model_, buf, sizeof buf);
+    return buf;
+}
+
+std::vector<int32_t> Model::tokenize(const std::string &text, bool add_special, bool parse_special) const {
+    const llama_vocab *vocab = llama_model_get_vocab(model_);
+    std::vector<int32_t> out(text.size() + 8);
+    int32_t n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(),
+                               add_special, parse_special);
+    if (n < 0) {
+        out.resize(-n);
+        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special,
+                           parse_special);
+    }
+    out.resize(n);
+    return out;
+}
+
+std::string Model::detokenize(const std::vector<int32_t> &tokens) const {
+    const llama_vocab *vocab = llama_model_get_vocab(model_);
+    std::string out(tokens.size() * 8 + 16, '\0');
+    int32_t n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(), (int32_t)out.size(),
+                                 false, false);
+    if (n < 0) {
+        out.resize(-n);
+        n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(), (int32_t)out.size(), false,
+                             false);
+    }
+    out.resize(n);
+    return out;
+}
+
+}  // namespace difr

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Bad input gets a clear message naming file, sequence and position, and a non-zero exit. Never a crash.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+printf '[{"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 5,]}]' >"$WORK/malformed.json"
+expect_error 2 "malformed.json: malformed JSON at line 1, column" -- "$DIFR" verify -i "$WORK/malformed.json" -o "$WORK/o1"
+
+printf '[{"prompt_token_ids": [1, 2], "output_token_ids": [4]},\n {"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 99999999]}]' >"$WORK/oov.json"
+expect_error 2 "sequence 1, output position 1: token id 99999999 is outside the model's vocabulary" -- \
+    "$DIFR" verify -i "$WORK/oov.json" -o "$WORK/o2"
+
+printf '[{"prompt_token_ids": [1, 2], "output_token_ids": "nope"}]' >"$WORK/type.json"
+expect_error 2 "type.json: sequence 0.output_token_ids must be an array" -- "$DIFR" verify -i "$WORK/type.json" -o "$WORK/o3"
+
+python3 -c 'import json; print(json.dumps([{"prompt_token_ids": [1]*50, "output_token_ids": [2]*40}]))' >"$WORK/long.json"
+expect_error 2 "sequence 0: 50 prompt \+ 40 output tokens exceed the context of 64 tokens" -- \
+    "$DIFR" verify -i "$WORK/long.json" --ctx 64 -o "$WORK/o4"
+
+expect_error 2 "model '/nonexistent.gguf' is neither a file nor a cached model" -- \
+    "$DIFR" verify -i "$WORK/oov.json" -m /nonexistent.gguf -o "$WORK/o5"
+
+# Empty outputs are skipped and counted, not an error.
+printf '[{"prompt_token_ids": [1, 2], "output_token_ids": []}, {"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 5]}]' >"$WORK/empty.json"
+"$DIFR" verify -i "$WORK/empty.json" -o "$WORK/o6" 2>"$WORK/err.txt"
+grep -q "skipped 1 sequences with empty outputs" "$WORK/err.txt" || fail "empty output not reported"
+[ "$(json_get "$WORK/o6/summary.json" skipped_sequences)" = 1 ] || fail "skipped_sequences != 1"
+[ "$(json_get "$WORK/o6/summary.json" total_tokens)" = 2 ] || fail "total_tokens != 2"
+echo "ok: empty outputs skipped and counted"
