@@ -25,4 +25,8 @@ set(LLAMA_OPENSSL OFF CACHE BOOL "" FORCE)
 set(LLAMA_ALL_WARNINGS OFF CACHE BOOL "" FORCE)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "" FORCE)
 set(GGML_NATIVE ON CACHE BOOL "")
+# Batch invariance: with llamafile's sgemm, a row's logits depend on how many tokens share its matmul, so a
+# sequence scored in one prefill differs from the same sequence generated token by token. ggml's own kernels
+# compute every output element the same way whatever the batch (see docs/engine.md for the measurements).
+set(GGML_LLAMAFILE OFF CACHE BOOL "" FORCE)
 add_subdirectory(${LLAMA_CPP_DIR} ${CMAKE_BINARY_DIR}/llama.cpp EXCLUDE_FROM_ALL SYSTEM)

@@ -52,6 +52,7 @@ fetch_llama_cpp() {
     rm -rf "$LLAMA_SRC"
     mkdir -p "$(dirname "$LLAMA_SRC")"
     mv "$tmp/llama_cpp_python-$LLAMA_PY_VERSION/vendor/llama.cpp" "$LLAMA_SRC"
+    rm -f "$LLAMA_SRC/.git"  # a submodule pointer into llama-cpp-python's repository, which is not there
     rm -rf "$tmp"
 }
 

@@ -38,8 +38,9 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
     cp.type_k = engine_kv_type(s.kv_type);
     cp.type_v = engine_kv_type(s.kv_type);
     cp.flash_attn_type = engine_flash_attn(s.flash_attn);
-    // One cache shared by all sequences: a short sequence does not reserve a long one's room.
-    cp.kv_unified = true;
+    // One KV stream per sequence: a sequence's cells always start at cell 0, so its attention sums run in the
+    // same order whatever it is batched with (a unified cache interleaves sequences and changes that order).
+    cp.kv_unified = false;
     cp.no_perf = true;
     llama_context *ctx = llama_init_from_model(model.raw(), cp);
     if (!ctx)

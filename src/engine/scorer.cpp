@@ -48,12 +48,13 @@ void sequence_check(const TokenSequence &seq, size_t index, int32_t n_vocab, int
     check_ids(seq.prompt_token_ids, "prompt");
     check_ids(seq.output_token_ids, "output");
     const size_t total = seq.prompt_token_ids.size() + seq.output_token_ids.size();
-    if (!seq.output_token_ids.empty() && total - 1 > (size_t)n_ctx)
-        throw InputError(where + ": " + std::to_string(seq.prompt_token_ids.size()) + " prompt + " +
-                         std::to_string(seq.output_token_ids.size()) + " output tokens exceed the context of " +
-                         std::to_string(n_ctx) + " tokens (output position " +
-                         std::to_string((int64_t)n_ctx - (int64_t)seq.prompt_token_ids.size() + 1) +
-                         " is the first that does not fit); shorten it or raise --ctx");
+    if (!seq.output_token_ids.empty() && total - 1 > (size_t)n_ctx) {
+        const int64_t P = (int64_t)seq.prompt_token_ids.size();
+        const int64_t first_out = std::max<int64_t>(0, (int64_t)n_ctx - P + 1);
+        throw InputError(where + ": " + std::to_string(P) + " prompt + " + std::to_string(seq.output_token_ids.size()) +
+                         " output tokens exceed the context of " + std::to_string(n_ctx) + " tokens (output position " +
+                         std::to_string(first_out) + " is the first that does not fit); shorten it or raise --ctx");
+    }
 }
 
 Scorer::Scorer(const Model &model, const EngineSettings &settings) : model_(model), settings_(settings) {
