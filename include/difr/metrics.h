@@ -27,7 +27,8 @@ struct MetricsScratch {
     std::vector<float> gumbel;  // noise of each candidate, computed once per row
 };
 
-// Scores one row. `noise` must be positioned (NoiseStream::seek) for this row; it is ignored at T = 0.
+// Scores one row. `noise` must be positioned (NoiseStream::seek) for this row; it is ignored at T = 0 and
+// required (std::invalid_argument otherwise) at T > 0.
 // At T = 0 there is no noise: predicted = argmax(l) (lowest id on ties), prob = [y == argmax],
 // margin = max(l) - l_y, gumbel_rank = logit_rank.
 TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
