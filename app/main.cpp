@@ -32,7 +32,7 @@ void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
     cmd.add_option("--top-k", o.params.top_k, "0 or -1: off")->capture_default_str();
     cmd.add_option("--top-p", o.params.top_p, "1: off")->capture_default_str();
     cmd.add_option("--seed", o.params.seed, "sampling seed")->capture_default_str();
-    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22")->capture_default_str();
+    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22, torch-cpu")->capture_default_str();
 }
 
 std::string cache_dir() {

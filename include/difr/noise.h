@@ -12,9 +12,9 @@
 namespace difr {
 
 enum class NoiseProfile {
-    vllm,       // vLLM Model Runner V2: Philox via Triton randint/rand, G = -log(-log1p(-u))
+    vllm,       // vLLM 0.24-0.30 (Model Runner V2): Triton randint/rand Philox, G = -log(-log1p(-u))
     vllm_0_22,  // vLLM 0.22-0.23: same stream, G = -log(-log(u))
-    torch_cpu,  // torch.Generator().manual_seed(seed), one exponential_ row of V values per position, G = -log E
+    torch_cpu,  // torch.Generator().manual_seed(seed), an exponential_ row of V per position, G = -log E
 };
 
 std::string_view noise_profile_name(NoiseProfile profile);
@@ -30,10 +30,11 @@ uint64_t vllm_noise_key(uint64_t seed, int64_t pos);
 // u = tl.rand(key, token): Philox4x32-10 on counter (token, 0, 0, 0) with key (lo32(key), hi32(key)),
 // then Triton's uint_to_uniform_float. In [0, 1).
 float vllm_noise_uniform(uint64_t key, int32_t token);
-// G from u, clamped away from 0 as vLLM does (u >= 4.6566127342e-10).
+// G from u, clamped away from 0 as vLLM does: u >= 4.6566127342e-10 for vllm (0.24-0.30), u >= 2^-126 for
+// vllm-0.22 (0.22-0.23).
 float vllm_noise_gumbel(uint64_t key, int32_t token, NoiseProfile profile = NoiseProfile::vllm);
 
-// --- the torch-cpu profile, exposed for tests ---------------------------------------------------------------
+// --- the torch-cpu profile, exposed for tests ----------------------------------------------------------
 // A CPU torch.Generator after manual_seed(seed): at::mt19937 is the standard MT19937 seeded with the low 32
 // bits of the seed, the same engine as std::mt19937.
 class TorchCpuGenerator {

@@ -35,14 +35,16 @@ float vllm_noise_uniform(uint64_t key, int32_t token) {
     // Triton's uint_to_uniform_float: the bits as int32, negatives folded onto [0, 2^31), times a scale just
     // below 2^-31 so that the largest value stays below 1 after float rounding.
     int32_t x = int32_t(r);
-    if (x < 0) x = -x - 1;
+    if (x < 0) x = ~x;  // = -x - 1 in two's complement (as Triton wraps), without C++'s overflow at INT32_MIN
     return float(x) * 4.6566127342e-10f;
 }
 
 float vllm_noise_gumbel(uint64_t key, int32_t token, NoiseProfile profile) {
-    const float u = std::max(vllm_noise_uniform(key, token), 4.6566127342e-10f);
-    if (profile == NoiseProfile::vllm_0_22) return -std::log(-std::log(u));
-    return -std::log(-std::log1p(-u));
+    const float u = vllm_noise_uniform(key, token);
+    // Both releases clamp only u = 0 (rand's next value is the scale itself), but to different floors:
+    // 0.22-0.23 to FLT_MIN (their _FP32_TINY = 2^-126), later releases to the smallest nonzero draw.
+    if (profile == NoiseProfile::vllm_0_22) return -std::log(-std::log(std::max(u, 0x1p-126f)));
+    return -std::log(-std::log1p(-std::max(u, 4.6566127342e-10f)));
 }
 
 namespace {

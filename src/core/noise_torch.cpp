@@ -18,8 +18,8 @@ void TorchCpuGenerator::exponential(std::span<float> out) {
         const uint64_t r = (hi << 32) | lo;
         // uniform_real_distribution<double>: the low 53 bits scaled into [0, 1).
         const double u = double(r & ((uint64_t(1) << 53) - 1)) * 0x1p-53;
-        // transformation::exponential on the CPU with lambda = 1 (the CUDA build uses -log(u) instead), computed
-        // in double and only then cast to the tensor's float.
+        // transformation::exponential on the CPU with lambda = 1 (the CUDA build uses -log(u) instead),
+        // computed in double and only then cast to the tensor's float.
         e = float(-std::log1p(-u));
     }
 }
@@ -29,8 +29,9 @@ namespace {
 class TorchCpuNoiseStream final : public NoiseStream {
 public:
     TorchCpuNoiseStream(uint64_t seed, int32_t n_vocab) : gen_(seed), row_(size_t(n_vocab)) {
-        if (n_vocab <= 0) throw std::invalid_argument("torch-cpu noise needs the vocabulary size, got " +
-                                                      std::to_string(n_vocab));
+        if (n_vocab <= 0)
+            throw std::invalid_argument("torch-cpu noise needs the vocabulary size, got " +
+                                        std::to_string(n_vocab));
     }
 
     void seek(int64_t pos) override {
