@@ -30,8 +30,8 @@ struct VerifyResult {
 // Called once per finished sequence with the number finished so far (for progress reports).
 using VerifyProgress = std::function<void(size_t done, size_t total)>;
 
-// Scores `seqs` against `model`. Per-token metrics go to `writer` when given (one sequence at a time, in
-// the order sequences finish). Throws InputError for bad sequences before any decoding.
+// Scores `seqs` against `model`. Per-token metrics go to `writer` when given, whole sequences in input order.
+// Throws InputError for bad sequences before any decoding.
 VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std::span<const TokenSequence> seqs,
                               const VerifyOptions &options, TokenMetricsWriter *writer = nullptr,
                               const VerifyProgress &progress = {});

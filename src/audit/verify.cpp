@@ -44,18 +44,29 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std:
         const int32_t claimed = ts.output_token_ids[j];
         st.rows.push_back({claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
     };
+    // Sequences finish in the order the scheduler completes them; results are written in input order so that
+    // two runs with different batch settings give byte-identical files.
+    std::map<size_t, std::vector<PendingRow>> finished;
+    size_t next_flush = 0;
     auto on_done = [&](size_t seq) {
         auto it = active.find(seq);
+        std::vector<PendingRow> rows;
         if (it != active.end()) {
-            for (size_t j = 0; j < it->second.rows.size(); ++j) {
-                const PendingRow &r = it->second.rows[j];
-                acc.add(r.m);
-                if (writer) writer->write(seq, (int32_t)j, r.token, r.m);
-            }
+            rows = std::move(it->second.rows);
             active.erase(it);
         }
-        acc.end_sequence();
-        if (writer) writer->end_sequence();
+        finished.emplace(seq, std::move(rows));
+        for (auto f = finished.find(next_flush); f != finished.end(); f = finished.find(next_flush)) {
+            for (size_t j = 0; j < f->second.size(); ++j) {
+                const PendingRow &r = f->second[j];
+                acc.add(r.m);
+                if (writer) writer->write(next_flush, (int32_t)j, r.token, r.m);
+            }
+            acc.end_sequence();
+            if (writer) writer->end_sequence();
+            finished.erase(f);
+            ++next_flush;
+        }
         ++done;
         if (progress) progress(done, seqs.size());
     };
