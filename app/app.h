@@ -33,7 +33,8 @@ std::string model_resolve(const std::string &name_or_path);
 constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
 
 // Provenance of a run: model file, its hash, engine settings, sampling, noise, difr version.
-std::string provenance_json(const Model &model, const EngineSettings &settings, const SamplingOptions &sampling);
+std::string provenance_json(const Model &model, const EngineSettings &settings,
+                            const SamplingOptions &sampling);
 
 void register_generate(CLI::App &app);
 void register_verify(CLI::App &app);

@@ -19,18 +19,25 @@ using json = nlohmann::json;
 std::vector<ChatMessage> messages_from_json(const json &v, const std::string &where) {
     const json *list = &v;
     if (v.is_object()) {
-        if (v.contains("prompt") && v["prompt"].is_string()) return {{"user", v["prompt"].get<std::string>()}};
-        if (v.contains("messages")) list = &v["messages"];
-        else if (v.contains("conversation")) list = &v["conversation"];
-        else throw InputError(where + ": expected {\"messages\": [...]}, {\"prompt\": \"...\"} or a message list");
+        if (v.contains("prompt") && v["prompt"].is_string())
+            return {{"user", v["prompt"].get<std::string>()}};
+        if (v.contains("messages"))
+            list = &v["messages"];
+        else if (v.contains("conversation"))
+            list = &v["conversation"];
+        else
+            throw InputError(where +
+                             ": expected {\"messages\": [...]}, {\"prompt\": \"...\"} or a message list");
     }
-    if (!list->is_array() || list->empty()) throw InputError(where + ": the conversation must be a non-empty list");
+    if (!list->is_array() || list->empty())
+        throw InputError(where + ": the conversation must be a non-empty list");
     std::vector<ChatMessage> out;
     for (size_t i = 0; i < list->size(); ++i) {
         const json &m = (*list)[i];
         if (!m.is_object() || !m.contains("role") || !m.contains("content") || !m["role"].is_string() ||
             !m["content"].is_string())
-            throw InputError(where + ", message " + std::to_string(i) + ": needs string fields role and content");
+            throw InputError(where + ", message " + std::to_string(i) +
+                             ": needs string fields role and content");
         out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
     }
     return out;
@@ -48,7 +55,8 @@ std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path
         try {
             v = json::parse(line);
         } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " + e.what());
+            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
+                             e.what());
         }
         out.push_back(messages_from_json(v, where));
     }
@@ -58,7 +66,8 @@ std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path
 
 }  // namespace
 
-std::string provenance_json(const Model &model, const EngineSettings &settings, const SamplingOptions &sampling) {
+std::string provenance_json(const Model &model, const EngineSettings &settings,
+                            const SamplingOptions &sampling) {
     nlohmann::ordered_json j;
     j["difr_version"] = "0.1.0";
     j["model"] = model.path();
@@ -82,7 +91,8 @@ void register_generate(CLI::App &app) {
         int32_t max_tokens = 128;
     };
     auto o = std::make_shared<Opts>();
-    CLI::App *cmd = app.add_subcommand("generate", "generate from a local GGUF model with seeded, replayable sampling");
+    CLI::App *cmd =
+        app.add_subcommand("generate", "generate from a local GGUF model with seeded, replayable sampling");
     add_engine_options(*cmd, o->engine);
     add_sampling_options(*cmd, o->sampling);
     auto *p1 = cmd->add_option("-p,--prompt", o->prompt, "a single user message");
@@ -97,8 +107,10 @@ void register_generate(CLI::App &app) {
     cmd->callback([o] {
         if (o->prompt.empty() && o->prompts_file.empty()) throw CLI::RequiredError("--prompt or --prompts");
         std::vector<std::vector<ChatMessage>> convs;
-        if (!o->prompt.empty()) convs.push_back({{"user", o->prompt}});
-        else convs = conversations_read(o->prompts_file);
+        if (!o->prompt.empty())
+            convs.push_back({{"user", o->prompt}});
+        else
+            convs = conversations_read(o->prompts_file);
         if (!o->system.empty())
             for (auto &c : convs) c.insert(c.begin(), ChatMessage{"system", o->system});
 

@@ -53,8 +53,10 @@ void register_models(CLI::App &app) {
             const double mib = (double)std::filesystem::file_size(f) / (1024.0 * 1024.0);
             std::string status = known.count(name) ? "embedded" : "derived";
             if (*verify && known.count(name))
-                status = file_sha256(f.string()) == known.at(name) ? "embedded, sha256 ok" : "embedded, SHA256 MISMATCH";
-            std::printf("  %-40s %8.1f MiB  %-22s %s\n", name.c_str(), mib, status.c_str(), f.string().c_str());
+                status = file_sha256(f.string()) == known.at(name) ? "embedded, sha256 ok"
+                                                                   : "embedded, SHA256 MISMATCH";
+            std::printf("  %-40s %8.1f MiB  %-22s %s\n", name.c_str(), mib, status.c_str(),
+                        f.string().c_str());
         }
         for (const auto &[name, sha] : known)
             if (!std::filesystem::exists(dir + "/" + name + ".gguf"))

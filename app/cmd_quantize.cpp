@@ -12,7 +12,8 @@ void register_quantize(CLI::App &app) {
         int32_t threads = 0;
     };
     auto o = std::make_shared<Opts>();
-    CLI::App *cmd = app.add_subcommand("quantize", "requantise a GGUF model with llama.cpp (e.g. to make an impostor)");
+    CLI::App *cmd =
+        app.add_subcommand("quantize", "requantise a GGUF model with llama.cpp (e.g. to make an impostor)");
     cmd->add_option("-m,--model", o->model, "GGUF file or cached model name (default: the embedded model)");
     cmd->add_option("--type", o->type, "target type: Q8_0, Q4_0, Q3_K_M, Q2_K, ...")->required();
     cmd->add_option("-o,--out", o->out, "output GGUF file")->required();

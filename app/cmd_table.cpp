@@ -39,9 +39,12 @@ void register_table(CLI::App &app) {
             for (const auto &s : sums) {
                 const nlohmann::json &v = s.contains(key) ? s[key] : nlohmann::json();
                 char cell[64];
-                if (v.is_null()) std::snprintf(cell, sizeof cell, "inf");
-                else if (percent) std::snprintf(cell, sizeof cell, "%.*f%%", digits, 100.0 * v.get<double>());
-                else std::snprintf(cell, sizeof cell, "%.*f", digits, v.get<double>());
+                if (v.is_null())
+                    std::snprintf(cell, sizeof cell, "inf");
+                else if (percent)
+                    std::snprintf(cell, sizeof cell, "%.*f%%", digits, 100.0 * v.get<double>());
+                else
+                    std::snprintf(cell, sizeof cell, "%.*f", digits, v.get<double>());
                 std::printf("%*s", w, cell);
             }
             std::printf("\n");

@@ -24,7 +24,8 @@ void register_verify(CLI::App &app) {
     add_sampling_options(*cmd, o->sampling);
     cmd->add_option("-i,--input", o->input, "sequences: token-difr list or vLLM-style samples")->required();
     cmd->add_option("-o,--out", o->out, "output directory for tokens.jsonl and summary.json")->required();
-    cmd->add_option("--fail-below", o->fail_below, "exit with status 1 if the exact-match rate is below this");
+    cmd->add_option("--fail-below", o->fail_below,
+                    "exit with status 1 if the exact-match rate is below this");
     cmd->callback([o] {
         const SequenceFile file = sequences_read(o->input);
         auto model = Model::load(model_resolve(o->engine.model), o->engine.settings);
@@ -41,7 +42,8 @@ void register_verify(CLI::App &app) {
                                                 [&](size_t done, size_t) { bar.update(done); });
         bar.finish();
 
-        nlohmann::ordered_json prov = nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
+        nlohmann::ordered_json prov =
+            nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
         prov["input"] = o->input;
         prov["tokens_evaluated"] = r.stats.tokens_evaluated;
         prov["decode_calls"] = r.stats.decode_calls;
@@ -52,9 +54,10 @@ void register_verify(CLI::App &app) {
             std::fprintf(stderr, "difr: skipped %lld sequences with empty outputs\n",
                          (long long)r.summary.skipped_sequences);
         std::printf("%s\n", summary_audit_line(r.summary).c_str());
-        std::printf("  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",
-                    r.summary.avg_prob, r.summary.avg_margin, 100.0 * r.summary.infinite_margin_rate,
-                    r.summary.avg_logit_rank, r.stats.tokens_evaluated / std::max(r.seconds, 1e-9), o->out.c_str());
+        std::printf(
+            "  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",
+            r.summary.avg_prob, r.summary.avg_margin, 100.0 * r.summary.infinite_margin_rate,
+            r.summary.avg_logit_rank, r.stats.tokens_evaluated / std::max(r.seconds, 1e-9), o->out.c_str());
         if (o->fail_below >= 0 && r.summary.exact_match_rate < o->fail_below) {
             std::fprintf(stderr, "difr: exact-match rate %.4f is below %.4f\n", r.summary.exact_match_rate,
                          o->fail_below);

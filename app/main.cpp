@@ -14,14 +14,16 @@ NoiseProfile SamplingOptions::profile() const {
 }
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o) {
-    cmd.add_option("-m,--model", o.model, "GGUF file or cached model name (default: the embedded SmolLM2-135M)");
+    cmd.add_option("-m,--model", o.model,
+                   "GGUF file or cached model name (default: the embedded SmolLM2-135M)");
     cmd.add_option("-t,--threads", o.settings.n_threads, "CPU threads (default: all cores)");
     cmd.add_option("-b,--batch", o.settings.n_batch, "tokens per decode call")->capture_default_str();
     cmd.add_option("--parallel", o.settings.n_seq_max, "sequences decoded together")->capture_default_str();
     cmd.add_option("--ctx", o.settings.n_ctx, "context limit per sequence (default: the model's)");
     cmd.add_option("--kv-type", o.settings.kv_type, "KV cache type: f32, f16, bf16, q8_0, q4_0, ...")
         ->capture_default_str();
-    cmd.add_option("--flash-attn", o.settings.flash_attn, "flash attention: on, off, auto")->capture_default_str();
+    cmd.add_option("--flash-attn", o.settings.flash_attn, "flash attention: on, off, auto")
+        ->capture_default_str();
     cmd.add_flag("!--no-repack", o.settings.repack, "disable llama.cpp's CPU weight repacking");
     cmd.add_option("--gpu-layers", o.settings.n_gpu_layers, "layers to offload to a GPU backend")
         ->capture_default_str();
@@ -42,7 +44,9 @@ std::string cache_dir() {
     return std::string(home ? home : ".") + "/.cache/difr";
 }
 
-std::string models_dir() { return cache_dir() + "/models"; }
+std::string models_dir() {
+    return cache_dir() + "/models";
+}
 
 std::string model_resolve(const std::string &name_or_path) {
     const std::string name = name_or_path.empty() ? kEmbeddedModel : name_or_path;
@@ -56,7 +60,8 @@ std::string model_resolve(const std::string &name_or_path) {
 }  // namespace difr::app
 
 int main(int argc, char **argv) {
-    CLI::App app{"difr: verify that an LLM provider runs the model, precision, prompt and sampling it claims"};
+    CLI::App app{
+        "difr: verify that an LLM provider runs the model, precision, prompt and sampling it claims"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "difr 0.1.0");
     difr::app::register_generate(app);

@@ -31,8 +31,9 @@ struct MetricsScratch {
 // required (std::invalid_argument otherwise) at T > 0.
 // At T = 0 there is no noise: predicted = argmax(l) (lowest id on ties), prob = [y == argmax],
 // margin = max(l) - l_y, gumbel_rank = logit_rank.
-TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
-                                   const NoiseStream *noise, MetricsScratch &scratch);
+TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed,
+                                   const SamplingParams &params, const NoiseStream *noise,
+                                   MetricsScratch &scratch);
 
 // The token a seeded sampler emits for this row: argmax over unmasked i of x_i + G_i (argmax l at T = 0).
 // Shares its code path with token_metrics_compute, so a generator and a verifier cannot drift apart.

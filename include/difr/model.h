@@ -15,14 +15,14 @@ struct ChatTemplates;  // the GGUF's chat template, parsed by llama.cpp's common
 
 // Settings that change logits slightly (honest variation, design.md section 4). Recorded with every result.
 struct EngineSettings {
-    int32_t n_threads = 0;       // 0: all cores
-    int32_t n_batch = 512;       // tokens per decode call
-    int32_t n_seq_max = 4;       // sequences decoded together
-    int32_t n_ctx = 0;           // 0: sized from the inputs
-    std::string kv_type = "f16"; // KV cache type for K and V: f32, f16, bf16, q8_0, q4_0, ...
+    int32_t n_threads = 0;           // 0: all cores
+    int32_t n_batch = 512;           // tokens per decode call
+    int32_t n_seq_max = 4;           // sequences decoded together
+    int32_t n_ctx = 0;               // 0: sized from the inputs
+    std::string kv_type = "f16";     // KV cache type for K and V: f32, f16, bf16, q8_0, q4_0, ...
     std::string flash_attn = "off";  // on, off, auto (on the CPU, on makes logits depend on the batch)
-    bool repack = true;          // llama.cpp's weight repacking (extra buffer types) on the CPU
-    int32_t n_gpu_layers = 0;    // layers offloaded when built with a GPU backend
+    bool repack = true;              // llama.cpp's weight repacking (extra buffer types) on the CPU
+    int32_t n_gpu_layers = 0;        // layers offloaded when built with a GPU backend
 
     int32_t threads() const;
     std::string to_json() const;  // {"n_threads":2,"n_batch":512,...}

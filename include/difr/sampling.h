@@ -17,7 +17,8 @@ struct SamplingParams {
 };
 
 bool sampling_is_greedy(const SamplingParams &params);
-// Throws std::invalid_argument naming the bad field (negative or non-finite temperature, top_p outside (0, 1]).
+// Throws std::invalid_argument naming the bad field (negative or non-finite temperature, top_p outside (0,
+// 1]).
 void sampling_validate(const SamplingParams &params);
 std::string sampling_describe(const SamplingParams &params);  // "T=1 top_k=50 top_p=0.95 seed=42"
 

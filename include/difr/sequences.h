@@ -15,13 +15,13 @@ struct TokenSequence {
 
 enum class SequenceFormat {
     token_difr,  // [{"prompt_token_ids": [...], "output_token_ids": [...]}]
-    vllm,        // {"config": {...}, "samples": [{"prompt_token_ids": [...], "outputs": [{"token_ids": [...]}]}]}
+    vllm,  // {"config": {...}, "samples": [{"prompt_token_ids": [...], "outputs": [{"token_ids": [...]}]}]}
 };
 
 struct SequenceFile {
     SequenceFormat format = SequenceFormat::token_difr;
     std::vector<TokenSequence> sequences;
-    std::string config_json = "{}";    // the vLLM-style "config" object, or "{}"
+    std::string config_json = "{}";  // the vLLM-style "config" object, or "{}"
 };
 
 // Reads either format (detected from the top-level JSON value). Throws InputError naming the file and, for a
@@ -32,6 +32,7 @@ SequenceFile sequences_read(const std::string &path);
 // `output_texts`, when given (one per sequence), is stored beside the ids as "output_text" (readers that
 // know only the ids, token-difr's TokenSequence.from_dict among them, ignore it).
 void sequences_write(const std::string &path, const std::vector<TokenSequence> &seqs, SequenceFormat format,
-                     const std::string &config_json = "{}", const std::vector<std::string> &output_texts = {});
+                     const std::string &config_json = "{}",
+                     const std::vector<std::string> &output_texts = {});
 
 }  // namespace difr

@@ -11,11 +11,11 @@ namespace difr {
 
 struct MetricsSummary {
     int64_t total_tokens = 0;
-    int64_t n_sequences = 0;       // sequences with at least one scored token
-    int64_t skipped_sequences = 0; // sequences with no output tokens
+    int64_t n_sequences = 0;        // sequences with at least one scored token
+    int64_t skipped_sequences = 0;  // sequences with no output tokens
     double exact_match_rate = 0.0;
     double avg_prob = 0.0;
-    double avg_margin = 0.0;       // over finite margins only; +inf if none is finite
+    double avg_margin = 0.0;  // over finite margins only; +inf if none is finite
     double infinite_margin_rate = 0.0;
     double avg_logit_rank = 0.0;
     double avg_gumbel_rank = 0.0;  // +inf as soon as one rank is +inf, as in token-difr

@@ -32,9 +32,9 @@ using VerifyProgress = std::function<void(size_t done, size_t total)>;
 
 // Scores `seqs` against `model`. Per-token metrics go to `writer` when given, whole sequences in input order.
 // Throws InputError for bad sequences before any decoding.
-VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std::span<const TokenSequence> seqs,
-                              const VerifyOptions &options, TokenMetricsWriter *writer = nullptr,
-                              const VerifyProgress &progress = {});
+VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
+                              std::span<const TokenSequence> seqs, const VerifyOptions &options,
+                              TokenMetricsWriter *writer = nullptr, const VerifyProgress &progress = {});
 
 // A progress bar on stderr: redrawn in place on a terminal, a line per 10% otherwise.
 class ProgressBar {

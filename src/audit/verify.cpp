@@ -23,9 +23,9 @@ struct SeqState {
 
 }  // namespace
 
-VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std::span<const TokenSequence> seqs,
-                              const VerifyOptions &options, TokenMetricsWriter *writer,
-                              const VerifyProgress &progress) {
+VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
+                              std::span<const TokenSequence> seqs, const VerifyOptions &options,
+                              TokenMetricsWriter *writer, const VerifyProgress &progress) {
     sampling_validate(options.sampling);
     const auto t0 = std::chrono::steady_clock::now();
     const int32_t n_vocab = model.n_vocab();
@@ -42,7 +42,8 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings, std:
         if (!greedy && !st.noise) st.noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
         if (st.noise) st.noise->seek((int64_t)ts.prompt_token_ids.size() - 1 + j);
         const int32_t claimed = ts.output_token_ids[j];
-        st.rows.push_back({claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
+        st.rows.push_back(
+            {claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
     };
     // Sequences finish in the order the scheduler completes them; results are written in input order so that
     // two runs with different batch settings give byte-identical files.

@@ -115,8 +115,9 @@ NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const Sampl
 
 }  // namespace
 
-TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
-                                   const NoiseStream *noise, MetricsScratch &scratch) {
+TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claimed,
+                                   const SamplingParams &params, const NoiseStream *noise,
+                                   MetricsScratch &scratch) {
     const RowStats s = row_stats(logits, claimed);
     TokenMetrics m;
     m.logit_rank = s.logit_rank;
@@ -127,7 +128,8 @@ TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claime
         m.margin = s.max_l - logits[claimed];
         m.gumbel_rank = s.logit_rank;
     } else {
-        if (noise == nullptr) throw std::invalid_argument("token_metrics_compute: T > 0 needs a noise stream");
+        if (noise == nullptr)
+            throw std::invalid_argument("token_metrics_compute: T > 0 needs a noise stream");
         const NoisedRow r = noised_row(logits, claimed, params, *noise, scratch);
         m.predicted = r.predicted;
         m.prob = r.prob;

@@ -9,9 +9,12 @@ namespace difr {
 
 std::string_view noise_profile_name(NoiseProfile profile) {
     switch (profile) {
-        case NoiseProfile::vllm: return "vllm";
-        case NoiseProfile::vllm_0_22: return "vllm-0.22";
-        case NoiseProfile::torch_cpu: return "torch-cpu";
+        case NoiseProfile::vllm:
+            return "vllm";
+        case NoiseProfile::vllm_0_22:
+            return "vllm-0.22";
+        case NoiseProfile::torch_cpu:
+            return "torch-cpu";
     }
     return "?";
 }

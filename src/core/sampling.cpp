@@ -9,7 +9,9 @@
 
 namespace difr {
 
-bool sampling_is_greedy(const SamplingParams &params) { return params.temperature == 0.0f; }
+bool sampling_is_greedy(const SamplingParams &params) {
+    return params.temperature == 0.0f;
+}
 
 void sampling_validate(const SamplingParams &params) {
     if (!std::isfinite(params.temperature) || params.temperature < 0.0f)

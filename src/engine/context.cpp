@@ -8,8 +8,9 @@
 namespace difr {
 
 ggml_type engine_kv_type(const std::string &name) {
-    static const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,   GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
-                                      GGML_TYPE_Q4_1, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_IQ4_NL};
+    static const ggml_type types[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,
+                                      GGML_TYPE_Q8_0, GGML_TYPE_Q4_0, GGML_TYPE_Q4_1,
+                                      GGML_TYPE_Q5_0, GGML_TYPE_Q5_1, GGML_TYPE_IQ4_NL};
     std::string known;
     for (ggml_type t : types) {
         if (name == ggml_type_name(t)) return t;
@@ -26,7 +27,8 @@ llama_flash_attn_type engine_flash_attn(const std::string &name) {
     throw InputError("flash attention must be on, off or auto, got '" + name + "'");
 }
 
-llama_context *engine_context_make(const Model &model, const EngineSettings &s, int32_t n_ctx, int32_t n_seq_max) {
+llama_context *engine_context_make(const Model &model, const EngineSettings &s, int32_t n_ctx,
+                                   int32_t n_seq_max) {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)n_ctx;
     cp.n_batch = (uint32_t)s.n_batch;
@@ -44,8 +46,8 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
     cp.no_perf = true;
     llama_context *ctx = llama_init_from_model(model.raw(), cp);
     if (!ctx)
-        throw InputError("llama.cpp could not create a context for '" + model.path() + "' with " + s.to_json() +
-                         " (a quantised KV cache needs flash attention)");
+        throw InputError("llama.cpp could not create a context for '" + model.path() + "' with " +
+                         s.to_json() + " (a quantised KV cache needs flash attention)");
     return ctx;
 }
 

@@ -20,7 +20,7 @@ struct ChatTemplates {
 };
 std::unique_ptr<ChatTemplates> chat_templates_init(const llama_model *model);
 
-ggml_type engine_kv_type(const std::string &name);               // throws InputError for an unknown type
+ggml_type engine_kv_type(const std::string &name);                 // throws InputError for an unknown type
 llama_flash_attn_type engine_flash_attn(const std::string &name);  // on, off, auto
 
 // A context for scoring or generation, configured from the settings.

@@ -110,7 +110,8 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 GenSlot &slot = slots[batch_slot[b]];
                 std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
                 const float *row = llama_get_logits_ith(ctx, b);
-                slot.noise->seek(batch.pos[b]);  // the position whose logits are sampled, as vLLM keys its noise
+                slot.noise->seek(
+                    batch.pos[b]);  // the position whose logits are sampled, as vLLM keys its noise
                 const int32_t token = sampling_sample(std::span<const float>(row, (size_t)n_vocab),
                                                       options.sampling, slot.noise.get(), scratch);
                 gen.push_back(token);

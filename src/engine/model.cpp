@@ -20,10 +20,10 @@ int32_t EngineSettings::threads() const {
 }
 
 std::string EngineSettings::to_json() const {
-    nlohmann::ordered_json j = {{"n_threads", threads()}, {"n_batch", n_batch},       {"n_seq_max", n_seq_max},
-                                {"n_ctx", n_ctx},         {"kv_type", kv_type},       {"flash_attn", flash_attn},
-                                {"repack", repack},       {"n_gpu_layers", n_gpu_layers},
-                                {"backend", engine_backend_name()}};
+    nlohmann::ordered_json j = {
+        {"n_threads", threads()}, {"n_batch", n_batch},           {"n_seq_max", n_seq_max},
+        {"n_ctx", n_ctx},         {"kv_type", kv_type},           {"flash_attn", flash_attn},
+        {"repack", repack},       {"n_gpu_layers", n_gpu_layers}, {"backend", engine_backend_name()}};
     return j.dump();
 }
 
@@ -64,21 +64,29 @@ Model::~Model() {
 std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings &settings) {
     engine_init();
     if (!std::filesystem::is_regular_file(path))
-        throw InputError("model file '" + path + "' does not exist (run `difr models` to see the cached models)");
+        throw InputError("model file '" + path +
+                         "' does not exist (run `difr models` to see the cached models)");
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = settings.n_gpu_layers;
     mp.use_extra_bufts = settings.repack;
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
     m->model_ = llama_model_load_from_file(path.c_str(), mp);
-    if (!m->model_) throw InputError("could not load '" + path + "' as a GGUF model (see llama.cpp's error above)");
+    if (!m->model_)
+        throw InputError("could not load '" + path + "' as a GGUF model (see llama.cpp's error above)");
     m->chat_ = chat_templates_init(m->model_);
     return m;
 }
 
-int32_t Model::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(model_)); }
-int32_t Model::n_ctx_train() const { return llama_model_n_ctx_train(model_); }
-bool Model::is_eog(int32_t token) const { return llama_vocab_is_eog(llama_model_get_vocab(model_), token); }
+int32_t Model::n_vocab() const {
+    return llama_vocab_n_tokens(llama_model_get_vocab(model_));
+}
+int32_t Model::n_ctx_train() const {
+    return llama_model_n_ctx_train(model_);
+}
+bool Model::is_eog(int32_t token) const {
+    return llama_vocab_is_eog(llama_model_get_vocab(model_), token);
+}
 
 std::string Model::description() const {
     char buf[256];
@@ -93,8 +101,8 @@ std::vector<int32_t> Model::tokenize(const std::string &text, bool add_special, 
                                add_special, parse_special);
     if (n < 0) {
         out.resize(-n);
-        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), add_special,
-                           parse_special);
+        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(),
+                           add_special, parse_special);
     }
     out.resize(n);
     return out;
@@ -103,12 +111,12 @@ std::vector<int32_t> Model::tokenize(const std::string &text, bool add_special, 
 std::string Model::detokenize(const std::vector<int32_t> &tokens) const {
     const llama_vocab *vocab = llama_model_get_vocab(model_);
     std::string out(tokens.size() * 8 + 16, '\0');
-    int32_t n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(), (int32_t)out.size(),
-                                 false, false);
+    int32_t n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(),
+                                 (int32_t)out.size(), false, false);
     if (n < 0) {
         out.resize(-n);
-        n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(), (int32_t)out.size(), false,
-                             false);
+        n = llama_detokenize(vocab, tokens.data(), (int32_t)tokens.size(), out.data(), (int32_t)out.size(),
+                             false, false);
     }
     out.resize(n);
     return out;

@@ -36,7 +36,8 @@ struct Slot {
 void sequence_check(const TokenSequence &seq, size_t index, int32_t n_vocab, int32_t n_ctx) {
     const std::string where = "sequence " + std::to_string(index);
     if (seq.prompt_token_ids.empty() && !seq.output_token_ids.empty())
-        throw InputError(where + ": the prompt is empty; the first output token needs at least one prompt token");
+        throw InputError(where +
+                         ": the prompt is empty; the first output token needs at least one prompt token");
     auto check_ids = [&](const std::vector<int32_t> &ids, const char *part) {
         for (size_t k = 0; k < ids.size(); ++k) {
             if (ids[k] < 0 || ids[k] >= n_vocab)
@@ -51,9 +52,10 @@ void sequence_check(const TokenSequence &seq, size_t index, int32_t n_vocab, int
     if (!seq.output_token_ids.empty() && total - 1 > (size_t)n_ctx) {
         const int64_t P = (int64_t)seq.prompt_token_ids.size();
         const int64_t first_out = std::max<int64_t>(0, (int64_t)n_ctx - P + 1);
-        throw InputError(where + ": " + std::to_string(P) + " prompt + " + std::to_string(seq.output_token_ids.size()) +
-                         " output tokens exceed the context of " + std::to_string(n_ctx) + " tokens (output position " +
-                         std::to_string(first_out) + " is the first that does not fit); shorten it or raise --ctx");
+        throw InputError(
+            where + ": " + std::to_string(P) + " prompt + " + std::to_string(seq.output_token_ids.size()) +
+            " output tokens exceed the context of " + std::to_string(n_ctx) + " tokens (output position " +
+            std::to_string(first_out) + " is the first that does not fit); shorten it or raise --ctx");
     }
 }
 
@@ -136,8 +138,8 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
 
             const int32_t rc = llama_decode(ctx_, batch);
             if (rc != 0)
-                throw std::runtime_error("llama_decode failed with status " + std::to_string(rc) + " (context " +
-                                         std::to_string(n_ctx_) + " tokens, batch " +
+                throw std::runtime_error("llama_decode failed with status " + std::to_string(rc) +
+                                         " (context " + std::to_string(n_ctx_) + " tokens, batch " +
                                          std::to_string(batch.n_tokens) + ")");
             ++stats.decode_calls;
             stats.tokens_evaluated += batch.n_tokens;

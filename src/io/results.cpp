@@ -38,11 +38,11 @@ void TokenMetricsWriter::write(size_t seq, int32_t pos, int32_t token, const Tok
     num(lr, sizeof lr, m.logit_rank);
     num(gr, sizeof gr, m.gumbel_rank);
     num(lp, sizeof lp, m.logprob);
-    const int n = std::snprintf(buf, sizeof buf,
-                                "{\"seq\":%zu,\"pos\":%d,\"token\":%d,\"predicted\":%d,\"exact_match\":%s,"
-                                "\"prob\":%s,\"margin\":%s,\"logit_rank\":%s,\"gumbel_rank\":%s,\"logprob\":%s}\n",
-                                seq, pos, token, m.predicted, m.exact_match ? "true" : "false", prob, margin, lr,
-                                gr, lp);
+    const int n = std::snprintf(
+        buf, sizeof buf,
+        "{\"seq\":%zu,\"pos\":%d,\"token\":%d,\"predicted\":%d,\"exact_match\":%s,"
+        "\"prob\":%s,\"margin\":%s,\"logit_rank\":%s,\"gumbel_rank\":%s,\"logprob\":%s}\n",
+        seq, pos, token, m.predicted, m.exact_match ? "true" : "false", prob, margin, lr, gr, lp);
     out_.write(buf, n);
 }
 

@@ -70,8 +70,10 @@ SequenceFile sequences_read(const std::string &path) {
         for (size_t i = 0; i < doc.size(); ++i) {
             const std::string where = path + ": sequence " + std::to_string(i);
             TokenSequence s;
-            s.prompt_token_ids = token_ids(field(doc[i], "prompt_token_ids", where), where + ".prompt_token_ids");
-            s.output_token_ids = token_ids(field(doc[i], "output_token_ids", where), where + ".output_token_ids");
+            s.prompt_token_ids =
+                token_ids(field(doc[i], "prompt_token_ids", where), where + ".prompt_token_ids");
+            s.output_token_ids =
+                token_ids(field(doc[i], "output_token_ids", where), where + ".output_token_ids");
             file.sequences.push_back(std::move(s));
         }
     } else if (doc.is_object() && doc.contains("samples")) {
@@ -88,13 +90,15 @@ SequenceFile sequences_read(const std::string &path) {
             // Each output of a sample is its own sequence (vLLM's n > 1).
             for (size_t o = 0; o < outputs.size(); ++o) {
                 const std::string ow = where + ".outputs[" + std::to_string(o) + "]";
-                file.sequences.push_back({prompt, token_ids(field(outputs[o], "token_ids", ow), ow + ".token_ids")});
+                file.sequences.push_back(
+                    {prompt, token_ids(field(outputs[o], "token_ids", ow), ow + ".token_ids")});
             }
         }
     } else {
-        throw InputError(path +
-                         ": expected a token-difr sequence list [{\"prompt_token_ids\": ..., \"output_token_ids\": "
-                         "...}] or a vLLM-style object {\"samples\": [...]}");
+        throw InputError(
+            path +
+            ": expected a token-difr sequence list [{\"prompt_token_ids\": ..., \"output_token_ids\": "
+            "...}] or a vLLM-style object {\"samples\": [...]}");
     }
     return file;
 }
@@ -106,7 +110,8 @@ void sequences_write(const std::string &path, const std::vector<TokenSequence> &
     if (format == SequenceFormat::token_difr) {
         doc = ojson::array();
         for (size_t i = 0; i < seqs.size(); ++i) {
-            ojson e = {{"prompt_token_ids", seqs[i].prompt_token_ids}, {"output_token_ids", seqs[i].output_token_ids}};
+            ojson e = {{"prompt_token_ids", seqs[i].prompt_token_ids},
+                       {"output_token_ids", seqs[i].output_token_ids}};
             if (i < output_texts.size()) e["output_text"] = output_texts[i];
             doc.push_back(std::move(e));
         }

@@ -394,7 +394,7 @@ GenerateOptions options_make(float temperature, uint64_t seed) {
 // Generation is batch-invariant with the default settings: a prompt decoded together with others yields the
 // very same tokens as decoded alone.
 void expect_same_tokens(const Model &, const std::vector<int32_t> &, const std::vector<int32_t> &a,
-                             const std::vector<int32_t> &b, size_t index) {
+                        const std::vector<int32_t> &b, size_t index) {
     EXPECT_EQ(a, b) << "prompt " << index;
 }
 
@@ -409,8 +409,7 @@ TEST_F(EngineTest, GreedyGenerationTogetherEqualsAlone) {
     for (size_t i = 0; i < prompts.size(); ++i) {
         const std::vector<TokenSequence> alone = generate(*model_, settings_make(1, 32), {prompts[i]}, o);
         EXPECT_EQ(together[i].prompt_token_ids, prompts[i]);
-        expect_same_tokens(*model_, prompts[i], together[i].output_token_ids, alone[0].output_token_ids,
-                                i);
+        expect_same_tokens(*model_, prompts[i], together[i].output_token_ids, alone[0].output_token_ids, i);
         const std::vector<int32_t> &out = together[i].output_token_ids;
         EXPECT_TRUE(out.size() == (size_t)o.max_tokens || (!out.empty() && model_->is_eog(out.back())));
         generated += (int64_t)out.size();
