@@ -1,6 +1,7 @@
 // difr generate: the local provider. Seeded generation whose noise a verifier can replay.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -125,9 +126,22 @@ void register_generate(CLI::App &app) {
         ProgressBar bar("generate", prompts.size());
         size_t done = 0;
         GenerateStats stats;
+        // Finished sequences go to OUT.partial.jsonl as they complete, so an interrupted run loses nothing;
+        // the file is removed once OUT is written.
+        const std::string partial_path = o->out + ".partial.jsonl";
+        std::ofstream partial(partial_path, std::ios::trunc);
+        if (!partial) throw InputError("cannot create '" + partial_path + "'");
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<TokenSequence> seqs =
-            generate(*model, o->engine.settings, prompts, g, &stats, [&](size_t) { bar.update(++done); });
+            generate(*model, o->engine.settings, prompts, g, &stats, [&](size_t i, const TokenSequence &s) {
+                partial << nlohmann::json{{"index", i},
+                                          {"prompt_token_ids", s.prompt_token_ids},
+                                          {"output_token_ids", s.output_token_ids}}
+                               .dump()
+                        << "\n"
+                        << std::flush;
+                bar.update(++done);
+            });
         bar.finish();
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -144,6 +158,8 @@ void register_generate(CLI::App &app) {
         meta["generated_tokens"] = stats.generated_tokens;
         meta["seconds"] = secs;
         file_write_atomic(o->out + ".meta.json", meta.dump(2) + "\n");
+        partial.close();
+        std::filesystem::remove(partial_path);
 
         if (seqs.size() == 1) std::printf("%s\n", texts[0].c_str());
         std::printf("generated %zu sequences, %lld tokens in %.1f s (%.1f tok/s) -> %s\n", seqs.size(),

@@ -27,10 +27,11 @@ struct GenerateStats {
 };
 
 // Generates one output per prompt. Prompts are decoded together (up to settings.n_seq_max at once) in one
-// llama.cpp context. `on_done(i)` is called when sequence i has finished.
+// llama.cpp context. `on_done(i, seq)` is called when sequence i has finished (callers save it at once, so an
+// interrupted run keeps what it finished).
 std::vector<TokenSequence> generate(const Model &model, const EngineSettings &settings,
                                     const std::vector<std::vector<int32_t>> &prompts,
                                     const GenerateOptions &options, GenerateStats *stats = nullptr,
-                                    const std::function<void(size_t)> &on_done = {});
+                                    const std::function<void(size_t, const TokenSequence &)> &on_done = {});
 
 }  // namespace difr

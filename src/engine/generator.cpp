@@ -27,7 +27,7 @@ struct GenSlot {
 std::vector<TokenSequence> generate(const Model &model, const EngineSettings &settings,
                                     const std::vector<std::vector<int32_t>> &prompts,
                                     const GenerateOptions &options, GenerateStats *stats,
-                                    const std::function<void(size_t)> &on_done) {
+                                    const std::function<void(size_t, const TokenSequence &)> &on_done) {
     sampling_validate(options.sampling);
     if (options.max_tokens < 1) throw InputError("max_tokens must be at least 1");
     const int32_t n_vocab = model.n_vocab();
@@ -66,7 +66,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
         llama_memory_seq_rm(mem, s_idx, -1, -1);
         slot.busy = false;
         slot.noise.reset();
-        if (on_done) on_done(slot.seq);
+        if (on_done) on_done(slot.seq, out[slot.seq]);
     };
 
     try {
