@@ -67,23 +67,6 @@ std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path
 
 }  // namespace
 
-std::string provenance_json(const Model &model, const EngineSettings &settings,
-                            const SamplingOptions &sampling) {
-    nlohmann::ordered_json j;
-    j["difr_version"] = "0.1.0";
-    j["model"] = model.path();
-    j["model_sha256"] = file_sha256(model.path());
-    j["model_description"] = model.description();
-    j["n_vocab"] = model.n_vocab();
-    j["sampling"] = {{"temperature", sampling.params.temperature},
-                     {"top_k", sampling.params.top_k},
-                     {"top_p", sampling.params.top_p},
-                     {"seed", sampling.params.seed}};
-    j["noise"] = sampling.noise;
-    j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
-    return j.dump();
-}
-
 void register_generate(CLI::App &app) {
     struct Opts {
         EngineOptions engine;

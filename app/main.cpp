@@ -6,6 +6,8 @@
 #include "difr/error.h"
 #include "difr/results.h"
 
+#include <nlohmann/json.hpp>
+
 namespace difr::app {
 
 NoiseProfile SamplingOptions::profile() const {
@@ -55,6 +57,23 @@ std::string model_resolve(const std::string &name_or_path) {
         if (std::filesystem::exists(candidate)) return candidate;
     throw InputError("model '" + name + "' is neither a file nor a cached model in " + models_dir() +
                      " (run scripts/deps.sh to fetch the embedded models; `difr models` lists them)");
+}
+
+std::string provenance_json(const Model &model, const EngineSettings &settings,
+                            const SamplingOptions &sampling) {
+    nlohmann::ordered_json j;
+    j["difr_version"] = "0.1.0";
+    j["model"] = model.path();
+    j["model_sha256"] = file_sha256(model.path());
+    j["model_description"] = model.description();
+    j["n_vocab"] = model.n_vocab();
+    j["sampling"] = {{"temperature", sampling.params.temperature},
+                     {"top_k", sampling.params.top_k},
+                     {"top_p", sampling.params.top_p},
+                     {"seed", sampling.params.seed}};
+    j["noise"] = sampling.noise;
+    j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
+    return j.dump();
 }
 
 }  // namespace difr::app

@@ -31,11 +31,14 @@ PY
 
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
-# llama.cpp's prefill: pp512 with the same threads and batch, n_ubatch as difr uses it.
+# llama.cpp's prefill: pp512 with the same threads and batch, n_ubatch as difr uses it; flash attention off
+# as in difr's engine (the like-for-like anchor) and on (llama.cpp's CPU default, for what batch invariance
+# costs).
 ubatch=$(( BATCH < 512 ? BATCH : 512 ))
-log "llama-bench: pp512, $THREADS threads, batch $BATCH, ubatch $ubatch, $REPEATS repetitions"
-anchor=$("$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -r "$REPEATS" -o json 2>/dev/null |
-         python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+log "llama-bench: pp512, $THREADS threads, batch $BATCH, ubatch $ubatch, flash attention off and on, $REPEATS repetitions"
+read -r anchor anchor_fa < <("$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -fa 0,1 \
+    -r "$REPEATS" -o json 2>/dev/null |
+    python3 -c 'import json,sys; d={r["flash_attn"]: r["avg_ts"] for r in json.load(sys.stdin)}; print(d[0], d[1])')
 
 run_verify() {  # run_verify INPUT OUTDIR sampling...  -> tokens/s; peak RSS (KiB) in $WORK/rss
     local input=$1 out=$2; shift 2
@@ -57,14 +60,15 @@ run_verify "$WORK/seqs-x4.json" "$WORK/out-mem4" --temperature 1 --seed 42 --top
 rss4=$(cat "$WORK/rss")
 n1=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$seqs")
 
-python3 - "$anchor" "${RATE[t0]}" "${RATE[t1]}" "$rss1" "$rss4" "$n1" "$THREADS" "$BATCH" <<'PY'
+python3 - "$anchor" "$anchor_fa" "${RATE[t0]}" "${RATE[t1]}" "$rss1" "$rss4" "$n1" "$THREADS" "$BATCH" <<'PY'
 import sys
-anchor, t0, t1, rss1, rss4, n1, threads, batch = sys.argv[1:]
-anchor, t0, t1, rss1, rss4 = float(anchor), float(t0), float(t1), int(rss1), int(rss4)
+anchor, anchor_fa, t0, t1, rss1, rss4, n1, threads, batch = sys.argv[1:]
+anchor, anchor_fa, t0, t1, rss1, rss4 = float(anchor), float(anchor_fa), float(t0), float(t1), int(rss1), int(rss4)
 print(f"difr verify vs llama.cpp prefill (SmolLM2-135M Q4_1, {threads} threads, batch {batch}, medians)")
-print(f"  llama-bench pp512                  {anchor:9.1f} tok/s   (anchor)")
-print(f"  difr verify T=0                    {t0:9.1f} tok/s   ratio {t0/anchor:.3f}")
-print(f"  difr verify T=1 top-k 50 top-p .95 {t1:9.1f} tok/s   ratio {t1/anchor:.3f}")
+print(f"  llama-bench pp512, flash attn off  {anchor:9.1f} tok/s   (anchor: difr's engine settings)")
+print(f"  llama-bench pp512, flash attn on   {anchor_fa:9.1f} tok/s   (llama.cpp's CPU default)")
+print(f"  difr verify T=0                    {t0:9.1f} tok/s   ratio {t0/anchor:.3f}  (vs fa on {t0/anchor_fa:.3f})")
+print(f"  difr verify T=1 top-k 50 top-p .95 {t1:9.1f} tok/s   ratio {t1/anchor:.3f}  (vs fa on {t1/anchor_fa:.3f})")
 print(f"  peak RSS, {int(n1):4d} sequences          {rss1/1024:9.1f} MiB")
 print(f"  peak RSS, {4*int(n1):4d} sequences          {rss4/1024:9.1f} MiB   ratio {rss4/rss1:.3f}")
 print(f"target: ratio >= 0.9 for both modes; memory ratio ~1 (independent of the number of sequences)")

@@ -23,6 +23,16 @@ std::unique_ptr<ChatTemplates> chat_templates_init(const llama_model *model);
 ggml_type engine_kv_type(const std::string &name);                 // throws InputError for an unknown type
 llama_flash_attn_type engine_flash_attn(const std::string &name);  // on, off, auto
 
+// Appends one token of one sequence to a batch made by llama_batch_init(n, 0, 1).
+inline void engine_batch_add(llama_batch &batch, int32_t token, int32_t pos, int32_t seq, bool logits) {
+    const int32_t b = batch.n_tokens++;
+    batch.token[b] = token;
+    batch.pos[b] = pos;
+    batch.n_seq_id[b] = 1;
+    batch.seq_id[b][0] = seq;
+    batch.logits[b] = logits;
+}
+
 // A context for scoring or generation, configured from the settings.
 llama_context *engine_context_make(const Model &model, const EngineSettings &settings, int32_t n_ctx,
                                    int32_t n_seq_max);

@@ -90,12 +90,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 const int32_t total = P + (int32_t)gen.size();  // tokens known so far
                 const int32_t take = std::min(total - slot.fed, s.n_batch - batch.n_tokens);
                 for (int32_t pos = slot.fed; pos < slot.fed + take; ++pos) {
-                    const int32_t b = batch.n_tokens++;
-                    batch.token[b] = pos < P ? prompt[pos] : gen[pos - P];
-                    batch.pos[b] = pos;
-                    batch.n_seq_id[b] = 1;
-                    batch.seq_id[b][0] = k;
-                    batch.logits[b] = pos == total - 1;
+                    engine_batch_add(batch, pos < P ? prompt[pos] : gen[pos - P], pos, k, pos == total - 1);
                     batch_slot.push_back(pos == total - 1 ? k : -1);
                 }
                 slot.fed += take;

@@ -124,12 +124,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
                 const int32_t first_out = (int32_t)ts.prompt_token_ids.size() - 1;
                 const int32_t take = std::min(slot.end - slot.next, settings_.n_batch - batch.n_tokens);
                 for (int32_t k = slot.next; k < slot.next + take; ++k) {
-                    const int32_t b = batch.n_tokens++;
-                    batch.token[b] = fed_token(ts, k);
-                    batch.pos[b] = k;
-                    batch.n_seq_id[b] = 1;
-                    batch.seq_id[b][0] = s;
-                    batch.logits[b] = k >= first_out;
+                    engine_batch_add(batch, fed_token(ts, k), k, s, k >= first_out);
                     outs.push_back({slot.seq, k - first_out});
                 }
                 slot.next += take;
