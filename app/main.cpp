@@ -95,6 +95,9 @@ int main(int argc, char **argv) {
     } catch (const difr::InputError &e) {
         std::fprintf(stderr, "difr: error: %s\n", e.what());
         return 2;
+    } catch (const std::invalid_argument &e) {  // parameter checks of the core (sampling_validate, ...)
+        std::fprintf(stderr, "difr: error: %s\n", e.what());
+        return 2;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "difr: internal error: %s\n", e.what());
         return 3;

@@ -19,6 +19,8 @@ expect_error 2 "sequence 0: 50 prompt \+ 40 output tokens exceed the context of 
 expect_error 2 "model '/nonexistent.gguf' is neither a file nor a cached model" -- \
     "$DIFR" verify -i "$WORK/oov.json" -m /nonexistent.gguf -o "$WORK/o5"
 
+expect_error 2 "top_p must be in \(0, 1\], got 1.5" -- "$DIFR" verify -i "$WORK/oov.json" --top-p 1.5 -o "$WORK/o7"
+
 # Empty outputs are skipped and counted, not an error.
 printf '[{"prompt_token_ids": [1, 2], "output_token_ids": []}, {"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 5]}]' >"$WORK/empty.json"
 "$DIFR" verify -i "$WORK/empty.json" -o "$WORK/o6" 2>"$WORK/err.txt"
