@@ -11,8 +11,8 @@ namespace difr {
 
 namespace {
 
-// JSON has no infinity; token-difr's Python writes it as Infinity, which strict parsers reject. We write null
-// for +inf in per-token lines and the string "inf" in summaries where a reader must see it.
+// JSON has no infinity; token-difr's Python writes it as Infinity, which strict parsers reject. difr writes
+// null for +inf, in per-token lines and summaries alike (the only non-finite value a metric can take).
 nlohmann::ordered_json finite_or_null(double v) {
     return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
 }
