@@ -98,6 +98,8 @@ NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const Sampl
             claimed_g = g;
         }
     });
+    // A -inf logit (a top-k reference's "not in my list") is masked like a filtered token.
+    if (claimed >= 0 && r.claimed_kept && claimed_x == -kInf) r.claimed_kept = false;
     if (claimed < 0 || !r.claimed_kept) return r;
 
     const float claimed_score = claimed_x + claimed_g;

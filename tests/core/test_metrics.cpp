@@ -199,6 +199,8 @@ TEST(TokenMetrics, ClaimedTokenWithMinusInfLogit) {
         EXPECT_EQ(m.margin, kInf);
         EXPECT_EQ(m.logit_rank, 2.0f);  // 1 and 2 are above -inf; the other -inf is not
         EXPECT_EQ(m.logprob, -kInf);
+        // Masked like a filtered token at T > 0; at T = 0 the rank is the logit rank (no noise).
+        EXPECT_EQ(m.gumbel_rank, T > 0 ? kInf : 2.0f) << "T = " << T;
     }
 }
 
