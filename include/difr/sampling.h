@@ -33,7 +33,7 @@ struct SamplingCandidates {
 // Scratch space reused from row to row so the hot loop does not allocate.
 struct SamplingScratch {
     std::vector<float> heap_x;
-    std::vector<int32_t> heap_id;
+    std::vector<int32_t> kept;  // candidates that survive top-p, as indices into the top-k survivors
     std::vector<int32_t> order;
     std::vector<float> probs;
 };

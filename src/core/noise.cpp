@@ -26,6 +26,12 @@ std::optional<NoiseProfile> noise_profile_from_name(std::string_view name) {
     return std::nullopt;
 }
 
+namespace {
+// Triton's uint_to_uniform_float scale for 32-bit words, (1 - 2^-24) 2^-31: the smallest nonzero draw, which
+// is also vLLM's clamp floor (its _TL_RAND_MIN).
+constexpr float kTritonRandScale = 4.6566127342e-10f;
+}  // namespace
+
 uint64_t vllm_noise_key(uint64_t seed, int64_t pos) {
     // Triton's randint4x casts the int64 offset to (lo32, hi32) counter words, and philox() then picks the
     // 32-bit generator from the counter's width, keyed by the seed's two halves.
@@ -39,7 +45,7 @@ float vllm_noise_uniform(uint64_t key, int32_t token) {
     // below 2^-31 so that the largest value stays below 1 after float rounding.
     int32_t x = int32_t(r);
     if (x < 0) x = ~x;  // = -x - 1 in two's complement (as Triton wraps), without C++'s overflow at INT32_MIN
-    return float(x) * 4.6566127342e-10f;
+    return float(x) * kTritonRandScale;
 }
 
 float vllm_noise_gumbel(uint64_t key, int32_t token, NoiseProfile profile) {
@@ -47,7 +53,7 @@ float vllm_noise_gumbel(uint64_t key, int32_t token, NoiseProfile profile) {
     // Both releases clamp only u = 0 (rand's next value is the scale itself), but to different floors:
     // 0.22-0.23 to FLT_MIN (their _FP32_TINY = 2^-126), later releases to the smallest nonzero draw.
     if (profile == NoiseProfile::vllm_0_22) return -std::log(-std::log(std::max(u, 0x1p-126f)));
-    return -std::log(-std::log1p(-std::max(u, 4.6566127342e-10f)));
+    return -std::log(-std::log1p(-std::max(u, kTritonRandScale)));
 }
 
 namespace {

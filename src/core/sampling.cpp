@@ -73,12 +73,12 @@ void apply_top_p(float top_p, SamplingCandidates &c, SamplingScratch &s) {
         }
     }
     // Everything from rank kept_from upwards survives; keep ids ascending.
-    s.heap_id.clear();
-    for (size_t r = kept_from; r < n; ++r) s.heap_id.push_back(s.order[r]);
-    std::sort(s.heap_id.begin(), s.heap_id.end());
+    s.kept.clear();
+    for (size_t r = kept_from; r < n; ++r) s.kept.push_back(s.order[r]);
+    std::sort(s.kept.begin(), s.kept.end());
     // Compact in place: the kept indices ascend, so each one is at or after the slot it moves to.
     size_t w = 0;
-    for (int32_t idx : s.heap_id) {
+    for (int32_t idx : s.kept) {
         c.ids[w] = c.ids[idx];
         c.x[w] = c.x[idx];
         ++w;

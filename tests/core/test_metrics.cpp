@@ -95,10 +95,11 @@ TEST(TokenMetrics, LowestLogitClaimedToken) {
     EXPECT_NEAR(m.logprob, -3.4401897f, kLogprobTol);  // 0 - 3.44019
 }
 
-// --- T = 2: margin is in logit units, prob uses x = l / T, logprob stays at T = 1
-// --------------------------- l = {2, 4, 3, 0}, x = {1, 2, 1.5, 0}, G = {0.5, -0.25, 0.25, 1}: x + G =
-// {1.5, 1.75, 1.75, 1.0}. l + T*G = {3, 3.5, 3.5, 2}. sum exp(x) = e + e^2 + e^1.5 + 1 = 15.58903. sum exp(l)
-// = e^2 + e^4 + e^3 + 1 = 83.07274, log = 4.41972.
+// --- T = 2: margin is in logit units, prob uses x = l / T, logprob stays at T = 1 --------------------------
+//
+// l = {2, 4, 3, 0}, x = {1, 2, 1.5, 0}, G = {0.5, -0.25, 0.25, 1}: x + G = {1.5, 1.75, 1.75, 1.0}.
+// l + T*G = {3, 3.5, 3.5, 2}. sum exp(x) = e + e^2 + e^1.5 + 1 = 15.58903.
+// sum exp(l) = e^2 + e^4 + e^3 + 1 = 83.07274, log = 4.41972.
 const std::vector<float> kLogitsB = {2, 4, 3, 0};
 const std::vector<float> kNoiseB = {0.5f, -0.25f, 0.25f, 1.0f};
 
@@ -127,8 +128,7 @@ TEST(TokenMetrics, MarginIsInLogitUnitsNotDividedByTemperature) {
     EXPECT_NEAR(m.logprob, -2.4197166f, kLogprobTol);  // 2 - 4.41972
 }
 
-// --- filtered claimed tokens
-// ---------------------------------------------------------------------------------
+// --- filtered claimed tokens ------------------------------------------------------------------------------
 
 TEST(TokenMetrics, ClaimedTokenRemovedByTopK) {
     // l = {0, 4, 1, 3, 2}, top_k = 2 keeps ids {1, 3}. Claimed id 4 (l = 2, third largest) is masked.
@@ -212,9 +212,9 @@ TEST(TokenMetrics, NoiseIsAskedOnlyForSurvivors) {
     EXPECT_EQ(noise.asked, (std::vector<int32_t>{1, 3}));
 }
 
-// --- T = 0
-// --------------------------------------------------------------------------------------------------- l = {1,
-// 3, 3, 2}: argmax with ties to the lowest id is 1.
+// --- T = 0 ------------------------------------------------------------------------------------------------
+//
+// l = {1, 3, 3, 2}: argmax with ties to the lowest id is 1.
 
 TEST(TokenMetricsGreedy, ArgmaxClaimed) {
     const std::vector<float> l = {1, 3, 3, 2};
@@ -275,8 +275,7 @@ TEST(TokenMetricsGreedy, TopKAndTopPAreIgnored) {
     EXPECT_EQ(m.prob, 0.0f);
 }
 
-// --- sampling_sample and token_metrics_compute agree
-// ---------------------------------------------------------
+// --- sampling_sample and token_metrics_compute agree ------------------------------------------------------
 
 TEST(SamplingSample, MatchesPredictedOnHandCases) {
     const FixedNoise a(kNoiseA), b(kNoiseB);
