@@ -36,7 +36,10 @@ void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
     cmd.add_option("--top-k", o.params.top_k, "0 or -1: off")->capture_default_str();
     cmd.add_option("--top-p", o.params.top_p, "1: off")->capture_default_str();
     cmd.add_option("--seed", o.params.seed, "sampling seed")->capture_default_str();
-    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22, torch-cpu")->capture_default_str();
+    cmd.add_option("--min-p", o.params.min_p, "llama.cpp's min-p, llama.cpp profile only; 0: off")
+        ->capture_default_str();
+    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22, torch-cpu, llama.cpp")
+        ->capture_default_str();
 }
 
 std::string cache_dir() {
@@ -71,6 +74,7 @@ std::string provenance_json(const Model &model, const EngineSettings &settings,
                      {"top_k", sampling.params.top_k},
                      {"top_p", sampling.params.top_p},
                      {"seed", sampling.params.seed}};
+    if (sampling.params.min_p > 0.0f) j["sampling"]["min_p"] = sampling.params.min_p;
     j["noise"] = sampling.noise;
     j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
     return j.dump();
@@ -91,7 +95,8 @@ int main(int argc, char **argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
-        return app.exit(e);
+        // --help and --version exit 0; every usage error is bad input, exit 2 like the other input errors.
+        return app.exit(e) == 0 ? 0 : 2;
     } catch (const difr::InputError &e) {
         std::fprintf(stderr, "difr: error: %s\n", e.what());
         return 2;

@@ -35,6 +35,9 @@ TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claime
                                    const SamplingParams &params, const NoiseStream *noise,
                                    MetricsScratch &scratch);
 
+// The parts of the metrics that depend only on the raw row, whatever the sampler: logit_rank and logprob.
+void token_metrics_raw(std::span<const float> logits, int32_t claimed, TokenMetrics &m);
+
 // The token a seeded sampler emits for this row: argmax over unmasked i of x_i + G_i (argmax l at T = 0).
 // Shares its code path with token_metrics_compute, so a generator and a verifier cannot drift apart.
 int32_t sampling_sample(std::span<const float> logits, const SamplingParams &params, const NoiseStream *noise,

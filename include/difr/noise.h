@@ -15,6 +15,8 @@ enum class NoiseProfile {
     vllm,       // vLLM 0.24-0.30 (Model Runner V2): Triton randint/rand Philox, G = -log(-log1p(-u))
     vllm_0_22,  // vLLM 0.22-0.23: same stream, G = -log(-log(u))
     torch_cpu,  // torch.Generator().manual_seed(seed), an exponential_ row of V per position, G = -log E
+    llama_cpp,  // llama.cpp's dist sampler: mt19937(seed), one uniform per token, inverse CDF (not Gumbel;
+                // see difr/inverse_cdf.h and difr/llamacpp_sampler.h)
 };
 
 std::string_view noise_profile_name(NoiseProfile profile);
@@ -63,6 +65,8 @@ public:
 // n_vocab values, so seek() must be called with consecutive positions (the first call may be any position;
 // seeking the current position again keeps the row). Anything else throws std::logic_error, because a skipped
 // or repeated row would silently shift every later row of the stream.
+// Only the Gumbel profiles have a stream; llama_cpp throws std::invalid_argument (it is an inverse-CDF sampler,
+// difr/inverse_cdf.h).
 std::unique_ptr<NoiseStream> noise_stream_make(NoiseProfile profile, uint64_t seed, int32_t n_vocab);
 
 }  // namespace difr

@@ -14,11 +14,12 @@ struct SamplingParams {
     int32_t top_k = 0;         // <= 0 or >= n_vocab: off
     float top_p = 1.0f;        // >= 1: off
     uint64_t seed = 0;         // used by the noise profile when temperature > 0
+    float min_p = 0.0f;        // llama.cpp's min-p (llama.cpp profile only); 0: off
 };
 
 bool sampling_is_greedy(const SamplingParams &params);
 // Throws std::invalid_argument naming the bad field (negative or non-finite temperature, top_p outside (0,
-// 1]).
+// 1], min_p outside [0, 1]).
 void sampling_validate(const SamplingParams &params);
 std::string sampling_describe(const SamplingParams &params);  // "T=1 top_k=50 top_p=0.95 seed=42"
 

@@ -142,6 +142,12 @@ TokenMetrics token_metrics_compute(std::span<const float> logits, int32_t claime
     return m;
 }
 
+void token_metrics_raw(std::span<const float> logits, int32_t claimed, TokenMetrics &m) {
+    const RowStats s = row_stats(logits, claimed);
+    m.logit_rank = s.logit_rank;
+    m.logprob = (logits[claimed] - s.max_l) - s.log_sum;
+}
+
 int32_t sampling_sample(std::span<const float> logits, const SamplingParams &params, const NoiseStream *noise,
                         MetricsScratch &scratch) {
     if (sampling_is_greedy(params)) return argmax_lowest(logits);

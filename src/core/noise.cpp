@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "difr/philox.h"
 
@@ -15,6 +16,8 @@ std::string_view noise_profile_name(NoiseProfile profile) {
             return "vllm-0.22";
         case NoiseProfile::torch_cpu:
             return "torch-cpu";
+        case NoiseProfile::llama_cpp:
+            return "llama.cpp";
     }
     return "?";
 }
@@ -23,6 +26,7 @@ std::optional<NoiseProfile> noise_profile_from_name(std::string_view name) {
     if (name == "vllm") return NoiseProfile::vllm;
     if (name == "vllm-0.22") return NoiseProfile::vllm_0_22;
     if (name == "torch-cpu") return NoiseProfile::torch_cpu;
+    if (name == "llama.cpp") return NoiseProfile::llama_cpp;
     return std::nullopt;
 }
 
@@ -76,6 +80,8 @@ std::unique_ptr<NoiseStream> torch_cpu_noise_stream_make(uint64_t seed, int32_t 
 
 std::unique_ptr<NoiseStream> noise_stream_make(NoiseProfile profile, uint64_t seed, int32_t n_vocab) {
     if (profile == NoiseProfile::torch_cpu) return torch_cpu_noise_stream_make(seed, n_vocab);
+    if (profile == NoiseProfile::llama_cpp)
+        throw std::invalid_argument("the llama.cpp profile samples by inverse CDF and has no Gumbel noise stream");
     return std::make_unique<VllmNoiseStream>(profile, seed);
 }
 

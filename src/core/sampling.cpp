@@ -19,13 +19,20 @@ void sampling_validate(const SamplingParams &params) {
                                     std::to_string(params.temperature));
     if (!(params.top_p > 0.0f && params.top_p <= 1.0f))
         throw std::invalid_argument("top_p must be in (0, 1], got " + std::to_string(params.top_p));
+    if (!(params.min_p >= 0.0f && params.min_p <= 1.0f))
+        throw std::invalid_argument("min_p must be in [0, 1], got " + std::to_string(params.min_p));
 }
 
 std::string sampling_describe(const SamplingParams &params) {
     char buf[128];
     std::snprintf(buf, sizeof buf, "T=%g top_k=%d top_p=%g seed=%llu", params.temperature, params.top_k,
                   params.top_p, (unsigned long long)params.seed);
-    return buf;
+    std::string out = buf;
+    if (params.min_p > 0.0f) {
+        std::snprintf(buf, sizeof buf, " min_p=%g", params.min_p);
+        out += buf;
+    }
+    return out;
 }
 
 namespace {

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <deque>
+#include <stdexcept>
 #include <string>
 
 #include "difr/error.h"
+#include "difr/inverse_cdf.h"
+#include "difr/llamacpp_sampler.h"
 #include "difr/metrics.h"
 #include "difr/scorer.h"
 #include "engine_internal.h"
@@ -19,7 +22,8 @@ struct GenSlot {
     size_t seq = 0;
     int32_t fed = 0;  // tokens of this sequence already in the cache
     bool busy = false;
-    std::unique_ptr<NoiseStream> noise;
+    std::unique_ptr<NoiseStream> noise;   // Gumbel profiles, T > 0
+    std::unique_ptr<LlamaCppRng> draws;   // the llama.cpp profile, T > 0: one draw per sampled token
 };
 
 }  // namespace
@@ -30,6 +34,8 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                                     const std::function<void(size_t, const TokenSequence &)> &on_done) {
     sampling_validate(options.sampling);
     if (options.max_tokens < 1) throw InputError("max_tokens must be at least 1");
+    if (options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
+        throw std::invalid_argument("min_p is only defined for the llama.cpp profile (--noise llama.cpp)");
     const int32_t n_vocab = model.n_vocab();
     const int32_t limit = settings.n_ctx > 0 ? settings.n_ctx : model.n_ctx_train();
     int32_t longest = 1;
@@ -60,12 +66,19 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
     std::vector<int32_t> batch_slot;  // slot of each batch entry that carries logits, else -1
     MetricsScratch scratch;
     GenerateStats st;
+    const bool greedy = sampling_is_greedy(options.sampling);
+    const bool inverse_cdf = !greedy && options.noise == NoiseProfile::llama_cpp;
+    std::unique_ptr<LlamaCppSampler> chain;  // stateless samplers only, so one chain serves every slot
+    if (inverse_cdf) chain = std::make_unique<LlamaCppSampler>(options.sampling);
+    std::vector<int32_t> chain_ids;
+    std::vector<float> chain_x;
 
     auto finish = [&](int32_t s_idx) {
         GenSlot &slot = slots[s_idx];
         llama_memory_seq_rm(mem, s_idx, -1, -1);
         slot.busy = false;
         slot.noise.reset();
+        slot.draws.reset();
         if (on_done) on_done(slot.seq, out[slot.seq]);
     };
 
@@ -76,7 +89,10 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 slots[k].seq = pending.front();
                 slots[k].fed = 0;
                 slots[k].busy = true;
-                slots[k].noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
+                if (inverse_cdf)
+                    slots[k].draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
+                else if (!greedy)
+                    slots[k].noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
                 pending.pop_front();
             }
             batch.n_tokens = 0;
@@ -104,11 +120,16 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 if (batch_slot[b] < 0) continue;
                 GenSlot &slot = slots[batch_slot[b]];
                 std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
-                const float *row = llama_get_logits_ith(ctx, b);
-                slot.noise->seek(
-                    batch.pos[b]);  // the position whose logits are sampled, as vLLM keys its noise
-                const int32_t token = sampling_sample(std::span<const float>(row, (size_t)n_vocab),
-                                                      options.sampling, slot.noise.get(), scratch);
+                const std::span<const float> row(llama_get_logits_ith(ctx, b), (size_t)n_vocab);
+                int32_t token;
+                if (inverse_cdf) {
+                    chain->filter(row, chain_ids, chain_x);
+                    token = chain_ids[inverse_cdf_select(chain_x, slot.draws->next())];
+                } else {
+                    // the position whose logits are sampled, as vLLM keys its noise
+                    if (slot.noise) slot.noise->seek(batch.pos[b]);
+                    token = sampling_sample(row, options.sampling, slot.noise.get(), scratch);
+                }
                 gen.push_back(token);
                 ++st.generated_tokens;
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)

@@ -20,6 +20,9 @@ expect_error 2 "model '/nonexistent.gguf' is neither a file nor a cached model" 
     "$DIFR" verify -i "$WORK/oov.json" -m /nonexistent.gguf -o "$WORK/o5"
 
 expect_error 2 "top_p must be in \(0, 1\], got 1.5" -- "$DIFR" verify -i "$WORK/oov.json" --top-p 1.5 -o "$WORK/o7"
+expect_error 2 "min_p is only defined for the llama.cpp profile" -- \
+    "$DIFR" verify -i "$WORK/oov.json" -T 1 --min-p 0.05 -o "$WORK/o8"
+expect_error 2 "unknown noise profile 'llama'" -- "$DIFR" verify -i "$WORK/oov.json" -T 1 --noise llama -o "$WORK/o9"
 
 # Empty outputs are skipped and counted, not an error.
 printf '[{"prompt_token_ids": [1, 2], "output_token_ids": []}, {"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 5]}]' >"$WORK/empty.json"
