@@ -1,0 +1,239 @@
+#include "difr/detect.h"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace difr {
+
+double margin_capped(float margin) {
+    return std::isfinite(margin) ? std::min(static_cast<double>(margin), kMarginCap) : kMarginCap;
+}
+
+std::vector<double> bucket_features(std::span<const TokenObs> tokens, size_t n) {
+    if (n == 0) throw std::invalid_argument("bucket size must be >= 1");
+    const size_t buckets = tokens.size() / n;
+    std::vector<double> rows(buckets * kBucketFeatures, 0.0);
+    for (size_t b = 0; b < buckets; ++b) {
+        double margin = 0.0, prob = 0.0, match = 0.0;
+        for (size_t i = b * n; i < (b + 1) * n; ++i) {
+            margin += margin_capped(tokens[i].margin);
+            prob += tokens[i].prob;
+            match += tokens[i].exact_match;
+        }
+        rows[b * kBucketFeatures + 0] = margin / double(n);
+        rows[b * kBucketFeatures + 1] = prob / double(n);
+        rows[b * kBucketFeatures + 2] = match / double(n);
+    }
+    return rows;
+}
+
+int token_category(const TokenObs &t) {
+    if (t.exact_match) return 0;
+    if (!std::isfinite(t.margin) || t.margin > 1.0f) return 3;
+    return t.margin > 0.1f ? 2 : 1;
+}
+
+std::array<int64_t, kTokenCategories> token_category_counts(std::span<const TokenObs> tokens) {
+    std::array<int64_t, kTokenCategories> counts{};
+    for (const TokenObs &t : tokens) ++counts[token_category(t)];
+    return counts;
+}
+
+LlrTable llr_table_fit(std::span<const int64_t> honest_counts, double rho) {
+    if (honest_counts.size() != kTokenCategories) throw std::invalid_argument("llr table: one count per category");
+    if (!(rho > 0.0 && rho < 1.0)) throw std::invalid_argument("llr table: rho must be in (0, 1)");
+    LlrTable t;
+    t.rho = rho;
+    for (int64_t c : honest_counts) t.honest_tokens += c;
+    const double denom = double(t.honest_tokens) + 0.5 * kTokenCategories;
+    for (int c = 0; c < kTokenCategories; ++c) {
+        t.honest[c] = (double(honest_counts[c]) + 0.5) / denom;
+        const double mismatch_share = c == 0 ? 0.0 : 1.0 / (kTokenCategories - 1);
+        t.llr[c] = std::log((1.0 - rho) + rho * mismatch_share / t.honest[c]);
+    }
+    return t;
+}
+
+double token_llr(const LlrTable &table, const TokenObs &t) { return table.llr[token_category(t)]; }
+
+std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> tokens, size_t n) {
+    if (n == 0) throw std::invalid_argument("bucket size must be >= 1");
+    std::vector<double> scores(tokens.size() / n);
+    for (size_t b = 0; b < scores.size(); ++b) {
+        double s = 0.0;
+        for (size_t i = b * n; i < (b + 1) * n; ++i) s += token_llr(table, tokens[i]);
+        scores[b] = s / double(n);
+    }
+    return scores;
+}
+
+SprtBounds sprt_bounds(double alpha, double beta) {
+    if (!(alpha > 0 && alpha < 1 && beta > 0 && beta < 1))
+        throw std::invalid_argument("SPRT error rates must be in (0, 1)");
+    return {std::log((1.0 - beta) / alpha), std::log(beta / (1.0 - alpha))};
+}
+
+SprtRun sprt_run(std::span<const double> llrs, const SprtBounds &bounds) {
+    SprtRun run;
+    double s = 0.0;
+    int64_t used = 0;
+    for (double l : llrs) {
+        s += l;
+        ++used;
+        if (s >= bounds.upper || s <= bounds.lower) {
+            ++run.decisions;
+            ++(s >= bounds.upper ? run.deviation_decisions : run.honest_decisions);
+            run.decided_tokens += used;
+            s = 0.0;
+            used = 0;
+        }
+    }
+    run.undecided_tokens = used;
+    return run;
+}
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Bucket rows of every honest config in one split, never mixing configs inside a bucket.
+std::vector<double> honest_features(std::span<const ConfigTokens> configs, bool train, size_t n) {
+    std::vector<double> rows;
+    for (const ConfigTokens &c : configs) {
+        if (!c.honest) continue;
+        const std::vector<double> r = bucket_features(train ? c.train : c.test, n);
+        rows.insert(rows.end(), r.begin(), r.end());
+    }
+    return rows;
+}
+
+std::vector<double> honest_llr(const LlrTable &t, std::span<const ConfigTokens> configs, bool train, size_t n) {
+    std::vector<double> s;
+    for (const ConfigTokens &c : configs) {
+        if (!c.honest) continue;
+        const std::vector<double> b = bucket_llr(t, train ? c.train : c.test, n);
+        s.insert(s.end(), b.begin(), b.end());
+    }
+    return s;
+}
+
+// DiFR's method for one deviation at one bucket size: standardise on training rows, fit, score the test rows.
+LogisticAtN logistic_at(const std::vector<double> &neg_train, const std::vector<double> &neg_test,
+                        const ConfigTokens &dev, int n, const DetectOptions &opts) {
+    LogisticAtN r;
+    r.n = n;
+    const std::vector<double> pos_train = bucket_features(dev.train, n), pos_test = bucket_features(dev.test, n);
+    const size_t d = kBucketFeatures;
+    r.train_neg = int64_t(neg_train.size() / d);
+    r.train_pos = int64_t(pos_train.size() / d);
+    r.test_neg = int64_t(neg_test.size() / d);
+    r.test_pos = int64_t(pos_test.size() / d);
+    if (!r.train_neg || !r.train_pos || !r.test_neg || !r.test_pos) return r;
+    std::vector<double> rows(neg_train);
+    rows.insert(rows.end(), pos_train.begin(), pos_train.end());
+    std::vector<int> labels(size_t(r.train_neg), 0);
+    labels.resize(size_t(r.train_neg + r.train_pos), 1);
+    const Standardizer z = standardizer_fit(rows, d);
+    const LogisticModel model = logistic_fit(z.apply(rows), d, labels, opts.logistic_C);
+    auto scores = [&](const std::vector<double> &raw) {
+        const std::vector<double> zr = z.apply(raw);
+        std::vector<double> s(zr.size() / d);
+        for (size_t i = 0; i < s.size(); ++i) s[i] = model.decision(std::span(zr).subspan(i * d, d));
+        return s;
+    };
+    const std::vector<double> s_neg = scores(neg_test), s_pos = scores(pos_test);
+    r.evaluated = true;
+    r.auc = roc_auc(s_neg, s_pos);
+    const RocPoint op = roc_tpr_at_fpr(s_neg, s_pos, opts.alpha);
+    r.tpr = op.tpr;
+    r.fpr = op.fpr;
+    r.weights.push_back(model.intercept);
+    r.weights.insert(r.weights.end(), model.weights.begin(), model.weights.end());
+    return r;
+}
+
+void summarise_tokens(const ConfigTokens &c, ConfigResult &r) {
+    double margin = 0, prob = 0, match = 0;
+    for (const auto *part : {&c.train, &c.test})
+        for (const TokenObs &t : *part) {
+            margin += margin_capped(t.margin);
+            prob += t.prob;
+            match += t.exact_match;
+        }
+    r.tokens = int64_t(c.train.size() + c.test.size());
+    if (r.tokens) {
+        r.mean_capped_margin = margin / double(r.tokens);
+        r.mean_prob = prob / double(r.tokens);
+        r.exact_match_rate = match / double(r.tokens);
+    }
+}
+
+}  // namespace
+
+PassResult detect_analyze_pass(std::span<const ConfigTokens> configs, const DetectOptions &opts) {
+    PassResult pass;
+    std::array<int64_t, kTokenCategories> counts{};
+    for (const ConfigTokens &c : configs)
+        if (c.honest) {
+            const auto cc = token_category_counts(c.train);
+            for (int k = 0; k < kTokenCategories; ++k) counts[k] += cc[k];
+        }
+    int64_t honest_train = 0;
+    for (int64_t k : counts) honest_train += k;
+    if (honest_train == 0)
+        throw std::invalid_argument("no honest configuration has training tokens (even-numbered sequences)");
+    pass.table = llr_table_fit(counts, opts.rho);
+    const SprtBounds bounds = sprt_bounds(opts.sprt_alpha, opts.sprt_beta);
+
+    std::vector<std::vector<double>> neg_feat_train, neg_feat_test, neg_llr_test;
+    for (int n : kBucketSizes) {
+        neg_feat_train.push_back(honest_features(configs, true, size_t(n)));
+        neg_feat_test.push_back(honest_features(configs, false, size_t(n)));
+        const std::vector<double> train = honest_llr(pass.table, configs, true, size_t(n));
+        neg_llr_test.push_back(honest_llr(pass.table, configs, false, size_t(n)));
+        pass.honest_train_buckets.push_back(int64_t(train.size()));
+        pass.thresholds.push_back(train.empty() ? kNaN : threshold_calibrate(train, opts.alpha));
+    }
+
+    for (const ConfigTokens &c : configs) {
+        ConfigResult r;
+        r.name = c.name;
+        r.honest = c.honest;
+        summarise_tokens(c, r);
+        for (size_t i = 0; i < kBucketSizes.size(); ++i) {
+            const int n = kBucketSizes[i];
+            const std::vector<double> scores = bucket_llr(pass.table, c.test, size_t(n));
+            CalibratedAtN cal;
+            cal.n = n;
+            cal.test_buckets = int64_t(scores.size());
+            cal.evaluated = !scores.empty() && !std::isnan(pass.thresholds[i]);
+            if (cal.evaluated) {
+                for (double s : scores) cal.flagged += s > pass.thresholds[i];
+                cal.rate = double(cal.flagged) / double(cal.test_buckets);
+                if (c.honest) {
+                    cal.accepted = binomial_sf(cal.flagged, cal.test_buckets, opts.alpha) >= 0.01;
+                    r.accepted = r.accepted && cal.accepted;
+                } else if (!neg_llr_test[i].empty()) {
+                    cal.auc = roc_auc(neg_llr_test[i], scores);
+                }
+                if (!c.honest && !r.calibrated_tokens_needed && cal.rate >= opts.target_tpr)
+                    r.calibrated_tokens_needed = n;
+            }
+            r.calibrated.push_back(cal);
+            if (!c.honest) {
+                LogisticAtN lg = logistic_at(neg_feat_train[i], neg_feat_test[i], c, n, opts);
+                if (lg.evaluated && !r.logistic_tokens_needed && lg.tpr >= opts.target_tpr)
+                    r.logistic_tokens_needed = n;
+                r.logistic.push_back(std::move(lg));
+            }
+        }
+        std::vector<double> llrs(c.test.size());
+        for (size_t i = 0; i < llrs.size(); ++i) llrs[i] = token_llr(pass.table, c.test[i]);
+        r.sprt = sprt_run(llrs, bounds);
+        pass.configs.push_back(std::move(r));
+    }
+    return pass;
+}
+
+}  // namespace difr
