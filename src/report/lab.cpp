@@ -60,7 +60,7 @@ ConfigTokens read_tokens(const std::string &path, const LabConfig &config) {
     return c;
 }
 
-const json &require(const json &j, const char *key, const std::string &where) {
+const ojson &require(const ojson &j, const char *key, const std::string &where) {
     auto it = j.find(key);
     if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
     return *it;
@@ -76,24 +76,24 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
     LabAnalysis a;
     a.options = options;
     a.lab_json = read_text(lab_path);
-    json lab;
+    ojson lab;  // ordered: passes come out in the order lab.json lists them
     try {
-        lab = json::parse(a.lab_json);
-    } catch (const json::parse_error &e) {
+        lab = ojson::parse(a.lab_json);
+    } catch (const ojson::parse_error &e) {
         throw InputError(lab_path + ": malformed JSON: " + e.what());
     }
     if (!lab.is_object()) throw InputError(lab_path + ": expected an object");
     a.lab = lab.value("lab", fs::path(labdir).filename().string());
-    const json &configs = require(lab, "configs", lab_path);
+    const ojson &configs = require(lab, "configs", lab_path);
     if (!configs.is_array() || configs.empty()) throw InputError(lab_path + ": 'configs' must be a non-empty array");
 
     std::vector<std::vector<std::pair<std::string, std::string>>> pass_dirs;  // per config: (pass, dir)
     for (size_t i = 0; i < configs.size(); ++i) {
         const std::string where = lab_path + ": configs[" + std::to_string(i) + "]";
-        const json &c = configs[i];
+        const ojson &c = configs[i];
         if (!c.is_object()) throw InputError(where + " must be an object");
         LabConfig lc;
-        const json &name = require(c, "name", where), &role = require(c, "role", where);
+        const ojson &name = require(c, "name", where), &role = require(c, "role", where);
         if (!name.is_string() || !role.is_string()) throw InputError(where + ": 'name' and 'role' must be strings");
         lc.name = name.get<std::string>();
         lc.role = role.get<std::string>();
@@ -101,7 +101,7 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
             throw InputError(where + ": role must be \"honest\" or \"deviation\", got \"" + lc.role + "\"");
         lc.description = c.value("description", "");
         std::vector<std::pair<std::string, std::string>> dirs;
-        const json &passes = require(c, "passes", where);
+        const ojson &passes = require(c, "passes", where);
         if (!passes.is_object()) throw InputError(where + ": 'passes' must be an object");
         for (auto it = passes.begin(); it != passes.end(); ++it) {
             if (!it.value().is_string()) throw InputError(where + ": passes." + it.key() + " must be a directory");
@@ -113,7 +113,6 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         a.configs.push_back(lc);
         pass_dirs.push_back(std::move(dirs));
     }
-    // claimed/t1 first when present: the passes come out in lab.json order of first appearance.
     for (LabPass &p : a.passes) {
         std::vector<ConfigTokens> tokens;
         for (size_t i = 0; i < a.configs.size(); ++i)

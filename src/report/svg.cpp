@@ -20,6 +20,12 @@ std::string tick_label(double v) {
     return buf;
 }
 
+std::string fmt_value(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+    return buf;
+}
+
 // The plot area inside the chart: room on the left for y tick labels, below for x labels, right for a legend.
 struct Frame {
     double left, top, right, bottom;
@@ -104,9 +110,10 @@ std::vector<double> axis_ticks_linear(double lo, double hi, int max_ticks) {
             break;
         }
     std::vector<double> ticks;
-    // Multiples of step, not a running sum, so rounding does not accumulate.
-    for (double i = std::floor(lo / step + 1e-9); i * step <= hi + step * 1e-9; i += 1) ticks.push_back(i * step);
-    while (ticks.size() > 1 && ticks[1] <= lo + step * 1e-9) ticks.erase(ticks.begin());  // start at/below lo
+    // Multiples of step (not a running sum, so rounding does not accumulate), from the last at or below lo
+    // to the first at or above hi, so the axis covers the data.
+    const double first = std::floor(lo / step + 1e-9), last = std::ceil(hi / step - 1e-9);
+    for (double i = first; i <= last; i += 1) ticks.push_back(i * step);
     return ticks;
 }
 
@@ -130,6 +137,8 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
              xml_escape(bars[i].color) + "\"><title>" + xml_escape(bars[i].label) + ": " +
              tick_label(bars[i].value) + "</title></rect>\n";
         const double cx = f.left + slot * (double(i) + 0.5), ly = f.bottom + 12;
+        s += "<text class=\"value\" x=\"" + num(cx) + "\" y=\"" + num(f.bottom - h - 4) + "\" text-anchor=\"middle\">" +
+             fmt_value(bars[i].value) + "</text>\n";
         s += "<text class=\"xtick\" x=\"" + num(cx) + "\" y=\"" + num(ly) + "\" text-anchor=\"end\" transform=\"rotate(-40 " +
              num(cx) + " " + num(ly) + ")\">" + xml_escape(bars[i].label) + "</text>\n";
     }

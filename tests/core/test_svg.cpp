@@ -112,6 +112,10 @@ TEST(Svg, LineChartLogXPlacesLadderEvenly) {
 }
 
 TEST(Svg, NiceTicks) {
+    // The axis always covers the data: 0.171 needs a tick at 0.2 (step 0.05).
+    const std::vector<double> c = difr::axis_ticks_linear(0, 0.171);
+    EXPECT_NEAR(c.back(), 0.2, 1e-15);
+    EXPECT_EQ(c.size(), 5u);
     const std::vector<double> a = difr::axis_ticks_linear(0, 0.4);
     ASSERT_EQ(a.size(), 5u);  // step 0.1
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], 0.1 * double(i), 1e-15);
