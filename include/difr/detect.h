@@ -68,6 +68,7 @@ struct SprtRun {
     int64_t decisions = 0, deviation_decisions = 0, honest_decisions = 0;
     int64_t decided_tokens = 0;    // tokens consumed by the decisions
     int64_t undecided_tokens = 0;  // the tail without a decision
+    int64_t p99_tokens = 0;        // 99th percentile (nearest rank) of the tokens each decision took
     double mean_tokens() const { return decisions ? double(decided_tokens) / double(decisions) : 0.0; }
 };
 SprtRun sprt_run(std::span<const double> llrs, const SprtBounds &bounds);

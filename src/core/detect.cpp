@@ -1,5 +1,6 @@
 #include "difr/detect.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -78,6 +79,7 @@ SprtRun sprt_run(std::span<const double> llrs, const SprtBounds &bounds) {
     SprtRun run;
     double s = 0.0;
     int64_t used = 0;
+    std::vector<int64_t> lengths;
     for (double l : llrs) {
         s += l;
         ++used;
@@ -85,11 +87,17 @@ SprtRun sprt_run(std::span<const double> llrs, const SprtBounds &bounds) {
             ++run.decisions;
             ++(s >= bounds.upper ? run.deviation_decisions : run.honest_decisions);
             run.decided_tokens += used;
+            lengths.push_back(used);
             s = 0.0;
             used = 0;
         }
     }
     run.undecided_tokens = used;
+    if (!lengths.empty()) {
+        const size_t rank = size_t(std::ceil(0.99 * double(lengths.size())));  // nearest rank, 1-based
+        std::nth_element(lengths.begin(), lengths.begin() + long(rank - 1), lengths.end());
+        run.p99_tokens = lengths[rank - 1];
+    }
     return run;
 }
 

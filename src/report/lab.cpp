@@ -207,6 +207,7 @@ std::string lab_results_json(const LabAnalysis &a) {
                          {"deviation_decisions", r.sprt.deviation_decisions},
                          {"honest_decisions", r.sprt.honest_decisions},
                          {"mean_tokens_to_decision", r.sprt.mean_tokens()},
+                         {"p99_tokens_to_decision", r.sprt.p99_tokens},
                          {"undecided_tokens", r.sprt.undecided_tokens}};
             cs.push_back(c);
         }

@@ -46,8 +46,8 @@ std::string tokens_needed(const ConfigResult &r, bool logistic) {
 std::string sprt_cell(const SprtRun &s, bool honest) {
     if (s.decisions == 0) return "no decision (" + std::to_string(s.undecided_tokens) + " tokens)";
     const int64_t wrong = honest ? s.deviation_decisions : s.honest_decisions;
-    return fmt("%.1f", s.mean_tokens()) + " (" + std::to_string(wrong) + "/" + std::to_string(s.decisions) +
-           (honest ? " alarms)" : " misses)");
+    return fmt("%.1f", s.mean_tokens()) + ", p99 " + std::to_string(s.p99_tokens) + " (" + std::to_string(wrong) +
+           "/" + std::to_string(s.decisions) + (honest ? " alarms)" : " misses)");
 }
 
 const ConfigResult *find(const LabPass &p, const std::string &name) {

@@ -87,6 +87,8 @@ TEST(Calibration, HeldOutFalsePositiveRateWithinBinomialBound) {
 // down (0): dynamic programming over the number of mismatches k among t tokens, P(N > t) summed for E[N].
 struct SprtExact {
     double mean = 0, second = 0, p_upper = 0;
+    std::vector<double> survival;  // P(N > t)
+    double cdf(int64_t t) const { return t < 0 ? 0.0 : t >= int64_t(survival.size()) ? 1.0 : 1.0 - survival[size_t(t)]; }
 };
 SprtExact sprt_exact(double r, double up, double down, const difr::SprtBounds &b) {
     SprtExact e;
@@ -94,6 +96,7 @@ SprtExact sprt_exact(double r, double up, double down, const difr::SprtBounds &b
     for (int t = 0; t < 100000 && !alive.empty(); ++t) {
         double p_alive = 0;
         for (auto &[k, p] : alive) p_alive += p;
+        e.survival.push_back(p_alive);
         e.mean += p_alive;                 // P(N > t)
         e.second += (2.0 * t + 1) * p_alive;  // E[N^2] = sum (2t + 1) P(N > t)
         if (p_alive < 1e-16) break;
@@ -125,11 +128,16 @@ void check_sprt(const BernoulliCase &c, uint64_t seed) {
     std::vector<double> llrs(2000000);
     for (double &l : llrs) l = flip(rng) ? up : down;
     const difr::SprtRun run = difr::sprt_run(llrs, b);
-    ASSERT_GT(run.decisions, 1000);
+    ASSERT_GT(run.decisions, 100000);
     // Restarted SPRTs on an i.i.d. stream are i.i.d. decisions: the mean stopping time is within 5 standard
     // errors of the exact expectation, the alarm rate within 5 binomial standard errors of the exact one.
     const double var = ex.second - ex.mean * ex.mean, d = double(run.decisions);
     EXPECT_NEAR(run.mean_tokens(), ex.mean, 5 * std::sqrt(var / d)) << "rate " << c.rate;
+    // The 99th percentile of stopping times, against the exact distribution: P(N <= p99) >= 0.99 up to
+    // sampling error, and P(N <= p99 - 1) < 0.99 likewise; 0.002 is over 6 standard errors of an empirical
+    // CDF at 0.99 with > 100000 decisions (sqrt(0.99 * 0.01 / 1e5) = 0.0003).
+    EXPECT_GE(ex.cdf(run.p99_tokens), 0.99 - 0.002);
+    EXPECT_LT(ex.cdf(run.p99_tokens - 1), 0.99 + 0.002);
     const double alarms = double(run.deviation_decisions) / d;
     EXPECT_NEAR(alarms, ex.p_upper, 5 * std::sqrt(ex.p_upper * (1 - ex.p_upper) / d) + 1e-12);
     // Wald's identity E[S_N] = E[N] mu with the overshoot bounded by one step: E[N] lies in
@@ -159,6 +167,7 @@ TEST(Sprt, HonestStreamsRarelyAlarm) {
     EXPECT_EQ(run.decisions, 100);
     EXPECT_EQ(run.honest_decisions, 100);
     EXPECT_EQ(run.mean_tokens(), 14.0);
+    EXPECT_EQ(run.p99_tokens, 14);
     EXPECT_EQ(run.undecided_tokens, 0);
 }
 
