@@ -106,6 +106,15 @@ struct CalibratedAtN {
     bool accepted = true;  // honest only: rate not significantly above alpha (binomial tail >= 0.01)
 };
 
+// An honest configuration judged by a calibration that has never seen it (leave one configuration out): would
+// a new, unseen honest variation of this kind be accepted?
+struct UnseenCheck {
+    bool evaluated = false;  // false when no other honest configuration has training tokens
+    bool accepted = true;
+    double max_fpr = 0.0;  // over bucket sizes
+    SprtRun sprt;
+};
+
 struct ConfigResult {
     std::string name;
     bool honest = false;
@@ -117,6 +126,7 @@ struct ConfigResult {
     int logistic_tokens_needed = 0;         // smallest n detected; 0: not detected within 1000
     int calibrated_tokens_needed = 0;
     bool accepted = true;  // honest only: accepted at every bucket size it has held-out buckets for
+    UnseenCheck unseen;    // honest only
 };
 
 struct PassResult {

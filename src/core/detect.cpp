@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 
 namespace difr {
@@ -116,14 +117,62 @@ std::vector<double> honest_features(std::span<const ConfigTokens> configs, bool 
     return rows;
 }
 
-std::vector<double> honest_llr(const LlrTable &t, std::span<const ConfigTokens> configs, bool train, size_t n) {
+// Honest configurations' LLR bucket scores in one split, leaving out configuration `skip` (npos: none).
+std::vector<double> honest_llr(const LlrTable &t, std::span<const ConfigTokens> configs, bool train, size_t n,
+                               size_t skip) {
     std::vector<double> s;
-    for (const ConfigTokens &c : configs) {
-        if (!c.honest) continue;
-        const std::vector<double> b = bucket_llr(t, train ? c.train : c.test, n);
+    for (size_t i = 0; i < configs.size(); ++i) {
+        if (!configs[i].honest || i == skip) continue;
+        const std::vector<double> b = bucket_llr(t, train ? configs[i].train : configs[i].test, n);
         s.insert(s.end(), b.begin(), b.end());
     }
     return s;
+}
+
+struct Calibration {
+    LlrTable table;
+    std::vector<double> thresholds;  // per bucket size; NaN without honest training buckets
+    std::vector<int64_t> train_buckets;
+};
+
+// The likelihood table and the thresholds from the honest training halves, leaving out `skip`. Empty when no
+// honest training token remains.
+std::optional<Calibration> calibrate(std::span<const ConfigTokens> configs, size_t skip, const DetectOptions &opts) {
+    std::array<int64_t, kTokenCategories> counts{};
+    int64_t total = 0;
+    for (size_t i = 0; i < configs.size(); ++i)
+        if (configs[i].honest && i != skip) {
+            const auto cc = token_category_counts(configs[i].train);
+            for (int k = 0; k < kTokenCategories; ++k) counts[k] += cc[k], total += cc[k];
+        }
+    if (total == 0) return std::nullopt;
+    Calibration cal{llr_table_fit(counts, opts.rho), {}, {}};
+    for (int n : kBucketSizes) {
+        const std::vector<double> train = honest_llr(cal.table, configs, true, size_t(n), skip);
+        cal.train_buckets.push_back(int64_t(train.size()));
+        cal.thresholds.push_back(train.empty() ? kNaN : threshold_calibrate(train, opts.alpha));
+    }
+    return cal;
+}
+
+// An honest configuration's held-out buckets against a calibration: flagged counts per bucket size and whether
+// the rate is consistent with alpha (one-sided binomial tail >= 0.01).
+std::vector<CalibratedAtN> honest_check(const ConfigTokens &c, const Calibration &cal, const DetectOptions &opts) {
+    std::vector<CalibratedAtN> out;
+    for (size_t i = 0; i < kBucketSizes.size(); ++i) {
+        CalibratedAtN k;
+        k.n = kBucketSizes[i];
+        const std::vector<double> scores = bucket_llr(cal.table, c.test, size_t(k.n));
+        k.test_buckets = int64_t(scores.size());
+        k.evaluated = !scores.empty() && !std::isnan(cal.thresholds[i]);
+        if (k.evaluated) {
+            for (double s : scores) k.flagged += s > cal.thresholds[i];
+            k.rate = double(k.flagged) / double(k.test_buckets);
+            k.accepted = binomial_sf(k.flagged, k.test_buckets, opts.alpha) >= 0.01;
+        }
+        out.push_back(k);
+    }
+    return out;
 }
 
 // DiFR's method for one deviation at one bucket size: standardise on training rows, fit, score the test rows.
@@ -180,35 +229,48 @@ void summarise_tokens(const ConfigTokens &c, ConfigResult &r) {
 }  // namespace
 
 PassResult detect_analyze_pass(std::span<const ConfigTokens> configs, const DetectOptions &opts) {
+    const size_t none = configs.size();
+    const std::optional<Calibration> pooled = calibrate(configs, none, opts);
+    if (!pooled) throw std::invalid_argument("no honest configuration has training tokens (even-numbered sequences)");
     PassResult pass;
-    std::array<int64_t, kTokenCategories> counts{};
-    for (const ConfigTokens &c : configs)
-        if (c.honest) {
-            const auto cc = token_category_counts(c.train);
-            for (int k = 0; k < kTokenCategories; ++k) counts[k] += cc[k];
-        }
-    int64_t honest_train = 0;
-    for (int64_t k : counts) honest_train += k;
-    if (honest_train == 0)
-        throw std::invalid_argument("no honest configuration has training tokens (even-numbered sequences)");
-    pass.table = llr_table_fit(counts, opts.rho);
+    pass.table = pooled->table;
+    pass.thresholds = pooled->thresholds;
+    pass.honest_train_buckets = pooled->train_buckets;
     const SprtBounds bounds = sprt_bounds(opts.sprt_alpha, opts.sprt_beta);
 
     std::vector<std::vector<double>> neg_feat_train, neg_feat_test, neg_llr_test;
     for (int n : kBucketSizes) {
         neg_feat_train.push_back(honest_features(configs, true, size_t(n)));
         neg_feat_test.push_back(honest_features(configs, false, size_t(n)));
-        const std::vector<double> train = honest_llr(pass.table, configs, true, size_t(n));
-        neg_llr_test.push_back(honest_llr(pass.table, configs, false, size_t(n)));
-        pass.honest_train_buckets.push_back(int64_t(train.size()));
-        pass.thresholds.push_back(train.empty() ? kNaN : threshold_calibrate(train, opts.alpha));
+        neg_llr_test.push_back(honest_llr(pass.table, configs, false, size_t(n), none));
     }
 
-    for (const ConfigTokens &c : configs) {
+    auto sprt = [&](const LlrTable &table, const ConfigTokens &c) {
+        std::vector<double> llrs(c.test.size());
+        for (size_t i = 0; i < llrs.size(); ++i) llrs[i] = token_llr(table, c.test[i]);
+        return sprt_run(llrs, bounds);
+    };
+    for (size_t ci = 0; ci < configs.size(); ++ci) {
+        const ConfigTokens &c = configs[ci];
         ConfigResult r;
         r.name = c.name;
         r.honest = c.honest;
         summarise_tokens(c, r);
+        r.sprt = sprt(pass.table, c);
+        if (c.honest) {
+            r.calibrated = honest_check(c, *pooled, opts);
+            for (const CalibratedAtN &k : r.calibrated) r.accepted = r.accepted && k.accepted;
+            if (const std::optional<Calibration> others = calibrate(configs, ci, opts)) {
+                r.unseen.evaluated = true;
+                for (const CalibratedAtN &k : honest_check(c, *others, opts)) {
+                    r.unseen.accepted = r.unseen.accepted && k.accepted;
+                    r.unseen.max_fpr = std::max(r.unseen.max_fpr, k.rate);
+                }
+                r.unseen.sprt = sprt(others->table, c);
+            }
+            pass.configs.push_back(std::move(r));
+            continue;
+        }
         for (size_t i = 0; i < kBucketSizes.size(); ++i) {
             const int n = kBucketSizes[i];
             const std::vector<double> scores = bucket_llr(pass.table, c.test, size_t(n));
@@ -219,26 +281,14 @@ PassResult detect_analyze_pass(std::span<const ConfigTokens> configs, const Dete
             if (cal.evaluated) {
                 for (double s : scores) cal.flagged += s > pass.thresholds[i];
                 cal.rate = double(cal.flagged) / double(cal.test_buckets);
-                if (c.honest) {
-                    cal.accepted = binomial_sf(cal.flagged, cal.test_buckets, opts.alpha) >= 0.01;
-                    r.accepted = r.accepted && cal.accepted;
-                } else if (!neg_llr_test[i].empty()) {
-                    cal.auc = roc_auc(neg_llr_test[i], scores);
-                }
-                if (!c.honest && !r.calibrated_tokens_needed && cal.rate >= opts.target_tpr)
-                    r.calibrated_tokens_needed = n;
+                if (!neg_llr_test[i].empty()) cal.auc = roc_auc(neg_llr_test[i], scores);
+                if (!r.calibrated_tokens_needed && cal.rate >= opts.target_tpr) r.calibrated_tokens_needed = n;
             }
             r.calibrated.push_back(cal);
-            if (!c.honest) {
-                LogisticAtN lg = logistic_at(neg_feat_train[i], neg_feat_test[i], c, n, opts);
-                if (lg.evaluated && !r.logistic_tokens_needed && lg.tpr >= opts.target_tpr)
-                    r.logistic_tokens_needed = n;
-                r.logistic.push_back(std::move(lg));
-            }
+            LogisticAtN lg = logistic_at(neg_feat_train[i], neg_feat_test[i], c, n, opts);
+            if (lg.evaluated && !r.logistic_tokens_needed && lg.tpr >= opts.target_tpr) r.logistic_tokens_needed = n;
+            r.logistic.push_back(std::move(lg));
         }
-        std::vector<double> llrs(c.test.size());
-        for (size_t i = 0; i < llrs.size(); ++i) llrs[i] = token_llr(pass.table, c.test[i]);
-        r.sprt = sprt_run(llrs, bounds);
         pass.configs.push_back(std::move(r));
     }
     return pass;

@@ -167,6 +167,14 @@ std::string lab_results_json(const LabAnalysis &a) {
             c["mean_prob"] = r.mean_prob;
             if (r.honest) {
                 c["accepted"] = r.accepted;
+                if (r.unseen.evaluated)
+                    c["unseen"] = {{"calibrated_without_this_config", true},
+                                   {"accepted", r.unseen.accepted},
+                                   {"max_fpr", r.unseen.max_fpr},
+                                   {"sprt_deviation_decisions", r.unseen.sprt.deviation_decisions},
+                                   {"sprt_decisions", r.unseen.sprt.decisions}};
+                else
+                    c["unseen"] = nullptr;
             } else {
                 c["tokens_needed"] = {
                     {"logistic", r.logistic_tokens_needed ? ojson(r.logistic_tokens_needed) : ojson(nullptr)},

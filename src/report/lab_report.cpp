@@ -60,32 +60,41 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
     std::vector<Table> tables;
     Table dev{"Tokens needed for TPR >= " + fmt("%.2f", a.options.target_tpr) + " at FPR <= " +
                   fmt("%.0f%%", 100 * a.options.alpha) +
-                  " (bucket sizes 1, 3, 10, ..., 1000; held-out sequences); SPRT: mean tokens to a decision "
-                  "(misses/decisions)",
+                  " (bucket sizes 1, 3, 10, ..., 1000; held-out sequences); SPRT: mean and 99th percentile of the "
+                  "tokens to a decision (misses/decisions)",
               {"deviation"},
               {}};
     for (const LabPass &p : a.passes)
         for (const char *m : {"DiFR logistic", "difr calibrated", "difr SPRT"})
             dev.header.push_back(p.name + ": " + m);
     Table honest{"Honest variation at the calibrated thresholds (accepted: held-out FPR not significantly above " +
-                     fmt("%.0f%%", 100 * a.options.alpha) + " at any bucket size; SPRT: false alarms/decisions)",
+                     fmt("%.0f%%", 100 * a.options.alpha) +
+                     " at any bucket size; SPRT: false alarms/decisions; unseen: the same with a calibration that "
+                     "leaves this configuration out)",
                  {"honest config"},
                  {}};
     for (const LabPass &p : a.passes)
-        for (const char *m : {"accepted", "max FPR", "SPRT"}) honest.header.push_back(p.name + ": " + m);
+        for (const char *m : {"accepted", "max FPR", "SPRT", "unseen"}) honest.header.push_back(p.name + ": " + m);
     for (const LabConfig &c : a.configs) {
         std::vector<std::string> row = {c.name};
         for (const LabPass &p : a.passes) {
             const ConfigResult *r = find(p, c.name);
             if (!r) {
-                row.insert(row.end(), {"-", "-", "-"});
+                row.insert(row.end(), c.role == "honest" ? 4 : 3, "-");
                 continue;
             }
             if (r->honest) {
                 double worst = 0;
                 for (const CalibratedAtN &k : r->calibrated)
                     if (k.evaluated) worst = std::max(worst, k.rate);
-                row.insert(row.end(), {r->accepted ? "yes" : "NO", fmt("%.2f%%", 100 * worst), sprt_cell(r->sprt, true)});
+                const std::string unseen =
+                    !r->unseen.evaluated ? "no other honest config"
+                                         : std::string(r->unseen.accepted ? "yes" : "NO") + ", max FPR " +
+                                               fmt("%.2f%%", 100 * r->unseen.max_fpr) + ", SPRT " +
+                                               std::to_string(r->unseen.sprt.deviation_decisions) + "/" +
+                                               std::to_string(r->unseen.sprt.decisions) + " alarms";
+                row.insert(row.end(),
+                           {r->accepted ? "yes" : "NO", fmt("%.2f%%", 100 * worst), sprt_cell(r->sprt, true), unseen});
             } else {
                 row.insert(row.end(), {tokens_needed(*r, true), tokens_needed(*r, false), sprt_cell(r->sprt, false)});
             }

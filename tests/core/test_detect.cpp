@@ -217,6 +217,16 @@ TEST(Pass, DeterministicStreamsGiveExactTokensNeeded) {
     }
     EXPECT_EQ(pass.configs[1].calibrated[1].flagged, 15);
     EXPECT_TRUE(pass.configs[1].calibrated[1].accepted);
+    // Left out of the calibration, "threads" meets a reference that never flips: every flip is flagged, and at
+    // n = 10 its 15 flips fall in 15 of 300 buckets (5%, binomial tail ~1e-5): an unseen variation of this
+    // kind is rejected. The exact reference, judged by "threads" alone, is accepted.
+    EXPECT_TRUE(pass.configs[0].unseen.evaluated);
+    EXPECT_TRUE(pass.configs[0].unseen.accepted);
+    EXPECT_EQ(pass.configs[0].unseen.max_fpr, 0.0);
+    EXPECT_TRUE(pass.configs[1].unseen.evaluated);
+    EXPECT_FALSE(pass.configs[1].unseen.accepted);
+    EXPECT_EQ(pass.configs[1].unseen.max_fpr, 1.0);  // n = 1000: all 3 buckets hold a flip
+    EXPECT_FALSE(pass.configs[2].unseen.evaluated);
 }
 
 TEST(Pass, NeedsHonestTraining) {
