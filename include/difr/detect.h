@@ -55,6 +55,12 @@ double token_llr(const LlrTable &table, const TokenObs &t);
 // Bucket means of token_llr (same bucketing as bucket_features).
 std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> tokens, size_t n);
 
+// The (1 - alpha) quantile of the bucket score (mean token_llr over n tokens) when the n tokens are i.i.d. with
+// category frequencies q: the smallest attainable score t with P(score > t) <= alpha. Exact: sums multinomial
+// probabilities over the mismatch counts (k1, k2, k3), up to a total count whose binomial tail is below
+// 1e-12 alpha (that remainder is counted as exceeding, so the quantile errs on the accepting side).
+double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t n, double alpha);
+
 // ---- SPRT ---------------------------------------------------------------------------------------------
 struct SprtBounds {
     double upper;  // log((1 - beta) / alpha): decide "deviation" at or above

@@ -70,6 +70,46 @@ std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> 
     return scores;
 }
 
+double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t n, double alpha) {
+    if (q.size() != kTokenCategories || n == 0) throw std::invalid_argument("llr quantile: q per category, n >= 1");
+    for (int c = 1; c < kTokenCategories; ++c)
+        if (!(table.llr[c] > table.llr[0])) throw std::invalid_argument("llr quantile: a mismatch must outscore a match");
+    const double miss = q[1] + q[2] + q[3];
+    // Largest total mismatch count worth enumerating; beyond it the probability mass is negligible.
+    int64_t kmax = int64_t(n);
+    double tail = 0.0;
+    for (int64_t k = 0; k <= int64_t(n); ++k)
+        if (binomial_sf(k + 1, int64_t(n), miss) < 1e-12 * alpha) {
+            kmax = k;
+            tail = binomial_sf(k + 1, int64_t(n), miss);
+            break;
+        }
+    std::vector<std::pair<double, double>> outcomes;  // (score, probability)
+    const double dn = double(n), lg_n = std::lgamma(dn + 1.0);
+    auto lpow = [](double k, double p) { return k == 0 ? 0.0 : (p > 0 ? k * std::log(p) : -INFINITY); };
+    for (int64_t k1 = 0; k1 <= kmax; ++k1)
+        for (int64_t k2 = 0; k1 + k2 <= kmax; ++k2)
+            for (int64_t k3 = 0; k1 + k2 + k3 <= kmax; ++k3) {
+                const double a = double(k1), b = double(k2), c = double(k3), k0 = dn - a - b - c;
+                const double lp = lg_n - std::lgamma(k0 + 1) - std::lgamma(a + 1) - std::lgamma(b + 1) -
+                                  std::lgamma(c + 1) + lpow(k0, q[0]) + lpow(a, q[1]) + lpow(b, q[2]) + lpow(c, q[3]);
+                const double score = (k0 * table.llr[0] + a * table.llr[1] + b * table.llr[2] + c * table.llr[3]) / dn;
+                outcomes.emplace_back(score, std::exp(lp));
+            }
+    std::sort(outcomes.begin(), outcomes.end(), [](auto &x, auto &y) { return x.first > y.first; });
+    double above = tail;  // P(score > current candidate)
+    for (size_t i = 0; i < outcomes.size();) {
+        size_t j = i;
+        double p = 0.0;
+        for (; j < outcomes.size() && outcomes[j].first == outcomes[i].first; ++j) p += outcomes[j].second;
+        // Flagging this score too would exceed alpha (a relative slack absorbs rounding of exp/lgamma).
+        if (above + p > alpha * (1 + 1e-9)) return outcomes[i].first;
+        above += p;
+        i = j;
+    }
+    return outcomes.back().first;
+}
+
 SprtBounds sprt_bounds(double alpha, double beta) {
     if (!(alpha > 0 && alpha < 1 && beta > 0 && beta < 1))
         throw std::invalid_argument("SPRT error rates must be in (0, 1)");
@@ -147,10 +187,19 @@ std::optional<Calibration> calibrate(std::span<const ConfigTokens> configs, size
         }
     if (total == 0) return std::nullopt;
     Calibration cal{llr_table_fit(counts, opts.rho), {}, {}};
+    // Each honest configuration's own smoothed category frequencies, for the model-based quantile.
+    std::vector<std::array<double, kTokenCategories>> own;
+    for (size_t i = 0; i < configs.size(); ++i)
+        if (configs[i].honest && i != skip && !configs[i].train.empty()) {
+            const auto cc = token_category_counts(configs[i].train);
+            own.push_back(llr_table_fit(cc, opts.rho).honest);
+        }
     for (int n : kBucketSizes) {
         const std::vector<double> train = honest_llr(cal.table, configs, true, size_t(n), skip);
         cal.train_buckets.push_back(int64_t(train.size()));
-        cal.thresholds.push_back(train.empty() ? kNaN : threshold_calibrate(train, opts.alpha));
+        double t = train.empty() ? -INFINITY : threshold_calibrate(train, opts.alpha);
+        for (const auto &q : own) t = std::max(t, llr_quantile_iid(cal.table, q, size_t(n), opts.alpha));
+        cal.thresholds.push_back(t);
     }
     return cal;
 }
