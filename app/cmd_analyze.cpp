@@ -10,11 +10,13 @@ void register_analyze(CLI::App &app) {
     auto labdir = std::make_shared<std::string>();
     auto opts = std::make_shared<DetectOptions>();
     CLI::App *cmd = app.add_subcommand(
-        "analyze", "detection statistics of a lab directory: tokens needed per deviation (DiFR's and difr's "
-                   "methods), honest variation accepted; writes results.json, results.md, report.html");
+        "analyze",
+        "detection statistics of a lab directory: tokens needed per deviation (DiFR's and difr's "
+        "methods), honest variation accepted; writes results.json, results.md, report.html");
     cmd->add_option("labdir", *labdir, "directory written by `difr lab` (holds lab.json)")->required();
-    cmd->add_option("--alpha", opts->alpha, "target false-positive rate")->capture_default_str()->check(
-        CLI::Range(1e-6, 0.5));
+    cmd->add_option("--alpha", opts->alpha, "target false-positive rate")
+        ->capture_default_str()
+        ->check(CLI::Range(1e-6, 0.5));
     cmd->add_option("--target-tpr", opts->target_tpr, "TPR a deviation must reach to count as detected")
         ->capture_default_str()
         ->check(CLI::Range(0.5, 1.0));

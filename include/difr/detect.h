@@ -1,7 +1,8 @@
 // Detection statistics of the lab (design.md section 6): given the per-token metrics of honest runs and of
 // deviations, how many tokens does it take to tell them apart? Two methods, side by side:
 //   - DiFR's (the paper's): bucket means of capped margin, prob and exact_match, logistic regression, ROC.
-//   - difr's: a per-token log-likelihood ratio against honest behaviour, its bucket mean thresholded at a level
+//   - difr's: a per-token log-likelihood ratio against honest behaviour, its bucket mean thresholded at a
+//   level
 //     calibrated on honest data only, and a sequential probability ratio test (SPRT) over the token stream.
 // Pure functions, no I/O. docs/statistics.md has the formulas and the reasons for each choice.
 #pragma once
@@ -47,18 +48,18 @@ struct LlrTable {
     int64_t honest_tokens = 0;
     double rho = 0.0;  // the contamination rate of the alternative
 };
-// q0 = (count + 1/2) / (N + 2) (Krichevsky-Trofimov); the alternative is a provider that, on a fraction rho of
-// tokens, emits a mismatch spread evenly over the three mismatch categories: q1 = (1 - rho) q0 + rho m.
+// q0 = (count + 1/2) / (N + 2) (Krichevsky-Trofimov); the alternative is a provider that, on a fraction rho
+// of tokens, emits a mismatch spread evenly over the three mismatch categories: q1 = (1 - rho) q0 + rho m.
 LlrTable llr_table_fit(std::span<const int64_t> honest_counts, double rho);
 std::array<int64_t, kTokenCategories> token_category_counts(std::span<const TokenObs> tokens);
 double token_llr(const LlrTable &table, const TokenObs &t);
 // Bucket means of token_llr (same bucketing as bucket_features).
 std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> tokens, size_t n);
 
-// The (1 - alpha) quantile of the bucket score (mean token_llr over n tokens) when the n tokens are i.i.d. with
-// category frequencies q: the smallest attainable score t with P(score > t) <= alpha. Exact: sums multinomial
-// probabilities over the mismatch counts (k1, k2, k3), up to a total count whose binomial tail is below
-// 1e-12 alpha (that remainder is counted as exceeding, so the quantile errs on the accepting side).
+// The (1 - alpha) quantile of the bucket score (mean token_llr over n tokens) when the n tokens are i.i.d.
+// with category frequencies q: the smallest attainable score t with P(score > t) <= alpha. Exact: sums
+// multinomial probabilities over the mismatch counts (k1, k2, k3), up to a total count whose binomial tail is
+// below 1e-12 alpha (that remainder is counted as exceeding, so the quantile errs on the accepting side).
 double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t n, double alpha);
 
 // ---- SPRT ---------------------------------------------------------------------------------------------
@@ -107,8 +108,8 @@ struct CalibratedAtN {
     int n = 0;
     int64_t test_buckets = 0, flagged = 0;
     bool evaluated = false;
-    double rate = 0.0;  // flagged / test_buckets: TPR for a deviation, FPR for an honest config
-    double auc = 0.0;   // deviation only: held-out honest vs this config's held-out buckets
+    double rate = 0.0;     // flagged / test_buckets: TPR for a deviation, FPR for an honest config
+    double auc = 0.0;      // deviation only: held-out honest vs this config's held-out buckets
     bool accepted = true;  // honest only: rate not significantly above alpha (binomial tail >= 0.01)
 };
 

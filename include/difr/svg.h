@@ -13,7 +13,7 @@ namespace difr {
 struct ChartOptions {
     std::string title, x_label, y_label;
     int width = 720, height = 360;
-    bool log_x = false;                   // line charts: logarithmic x axis (all x must be > 0)
+    bool log_x = false;                                 // line charts: logarithmic x axis (all x must be > 0)
     double y_min = std::nan(""), y_max = std::nan("");  // NaN: from the data (bar charts always start at 0)
 };
 

@@ -43,7 +43,8 @@ std::array<int64_t, kTokenCategories> token_category_counts(std::span<const Toke
 }
 
 LlrTable llr_table_fit(std::span<const int64_t> honest_counts, double rho) {
-    if (honest_counts.size() != kTokenCategories) throw std::invalid_argument("llr table: one count per category");
+    if (honest_counts.size() != kTokenCategories)
+        throw std::invalid_argument("llr table: one count per category");
     if (!(rho > 0.0 && rho < 1.0)) throw std::invalid_argument("llr table: rho must be in (0, 1)");
     LlrTable t;
     t.rho = rho;
@@ -57,7 +58,9 @@ LlrTable llr_table_fit(std::span<const int64_t> honest_counts, double rho) {
     return t;
 }
 
-double token_llr(const LlrTable &table, const TokenObs &t) { return table.llr[token_category(t)]; }
+double token_llr(const LlrTable &table, const TokenObs &t) {
+    return table.llr[token_category(t)];
+}
 
 std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> tokens, size_t n) {
     if (n == 0) throw std::invalid_argument("bucket size must be >= 1");
@@ -71,9 +74,11 @@ std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> 
 }
 
 double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t n, double alpha) {
-    if (q.size() != kTokenCategories || n == 0) throw std::invalid_argument("llr quantile: q per category, n >= 1");
+    if (q.size() != kTokenCategories || n == 0)
+        throw std::invalid_argument("llr quantile: q per category, n >= 1");
     for (int c = 1; c < kTokenCategories; ++c)
-        if (!(table.llr[c] > table.llr[0])) throw std::invalid_argument("llr quantile: a mismatch must outscore a match");
+        if (!(table.llr[c] > table.llr[0]))
+            throw std::invalid_argument("llr quantile: a mismatch must outscore a match");
     const double miss = q[1] + q[2] + q[3];
     // Largest total mismatch count worth enumerating; beyond it the probability mass is negligible.
     int64_t kmax = int64_t(n);
@@ -92,8 +97,10 @@ double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t
             for (int64_t k3 = 0; k1 + k2 + k3 <= kmax; ++k3) {
                 const double a = double(k1), b = double(k2), c = double(k3), k0 = dn - a - b - c;
                 const double lp = lg_n - std::lgamma(k0 + 1) - std::lgamma(a + 1) - std::lgamma(b + 1) -
-                                  std::lgamma(c + 1) + lpow(k0, q[0]) + lpow(a, q[1]) + lpow(b, q[2]) + lpow(c, q[3]);
-                const double score = (k0 * table.llr[0] + a * table.llr[1] + b * table.llr[2] + c * table.llr[3]) / dn;
+                                  std::lgamma(c + 1) + lpow(k0, q[0]) + lpow(a, q[1]) + lpow(b, q[2]) +
+                                  lpow(c, q[3]);
+                const double score =
+                    (k0 * table.llr[0] + a * table.llr[1] + b * table.llr[2] + c * table.llr[3]) / dn;
                 outcomes.emplace_back(score, std::exp(lp));
             }
     std::sort(outcomes.begin(), outcomes.end(), [](auto &x, auto &y) { return x.first > y.first; });
@@ -177,7 +184,8 @@ struct Calibration {
 
 // The likelihood table and the thresholds from the honest training halves, leaving out `skip`. Empty when no
 // honest training token remains.
-std::optional<Calibration> calibrate(std::span<const ConfigTokens> configs, size_t skip, const DetectOptions &opts) {
+std::optional<Calibration> calibrate(std::span<const ConfigTokens> configs, size_t skip,
+                                     const DetectOptions &opts) {
     std::array<int64_t, kTokenCategories> counts{};
     int64_t total = 0;
     for (size_t i = 0; i < configs.size(); ++i)
@@ -204,9 +212,10 @@ std::optional<Calibration> calibrate(std::span<const ConfigTokens> configs, size
     return cal;
 }
 
-// An honest configuration's held-out buckets against a calibration: flagged counts per bucket size and whether
-// the rate is consistent with alpha (one-sided binomial tail >= 0.01).
-std::vector<CalibratedAtN> honest_check(const ConfigTokens &c, const Calibration &cal, const DetectOptions &opts) {
+// An honest configuration's held-out buckets against a calibration: flagged counts per bucket size and
+// whether the rate is consistent with alpha (one-sided binomial tail >= 0.01).
+std::vector<CalibratedAtN> honest_check(const ConfigTokens &c, const Calibration &cal,
+                                        const DetectOptions &opts) {
     std::vector<CalibratedAtN> out;
     for (size_t i = 0; i < kBucketSizes.size(); ++i) {
         CalibratedAtN k;
@@ -229,7 +238,8 @@ LogisticAtN logistic_at(const std::vector<double> &neg_train, const std::vector<
                         const ConfigTokens &dev, int n, const DetectOptions &opts) {
     LogisticAtN r;
     r.n = n;
-    const std::vector<double> pos_train = bucket_features(dev.train, n), pos_test = bucket_features(dev.test, n);
+    const std::vector<double> pos_train = bucket_features(dev.train, n),
+                              pos_test = bucket_features(dev.test, n);
     const size_t d = kBucketFeatures;
     r.train_neg = int64_t(neg_train.size() / d);
     r.train_pos = int64_t(pos_train.size() / d);
@@ -280,7 +290,8 @@ void summarise_tokens(const ConfigTokens &c, ConfigResult &r) {
 PassResult detect_analyze_pass(std::span<const ConfigTokens> configs, const DetectOptions &opts) {
     const size_t none = configs.size();
     const std::optional<Calibration> pooled = calibrate(configs, none, opts);
-    if (!pooled) throw std::invalid_argument("no honest configuration has training tokens (even-numbered sequences)");
+    if (!pooled)
+        throw std::invalid_argument("no honest configuration has training tokens (even-numbered sequences)");
     PassResult pass;
     pass.table = pooled->table;
     pass.thresholds = pooled->thresholds;
@@ -331,11 +342,13 @@ PassResult detect_analyze_pass(std::span<const ConfigTokens> configs, const Dete
                 for (double s : scores) cal.flagged += s > pass.thresholds[i];
                 cal.rate = double(cal.flagged) / double(cal.test_buckets);
                 if (!neg_llr_test[i].empty()) cal.auc = roc_auc(neg_llr_test[i], scores);
-                if (!r.calibrated_tokens_needed && cal.rate >= opts.target_tpr) r.calibrated_tokens_needed = n;
+                if (!r.calibrated_tokens_needed && cal.rate >= opts.target_tpr)
+                    r.calibrated_tokens_needed = n;
             }
             r.calibrated.push_back(cal);
             LogisticAtN lg = logistic_at(neg_feat_train[i], neg_feat_test[i], c, n, opts);
-            if (lg.evaluated && !r.logistic_tokens_needed && lg.tpr >= opts.target_tpr) r.logistic_tokens_needed = n;
+            if (lg.evaluated && !r.logistic_tokens_needed && lg.tpr >= opts.target_tpr)
+                r.logistic_tokens_needed = n;
             r.logistic.push_back(std::move(lg));
         }
         pass.configs.push_back(std::move(r));

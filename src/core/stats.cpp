@@ -135,7 +135,8 @@ Standardizer standardizer_fit(std::span<const double> rows, size_t d) {
         for (size_t j = 0; j < d; ++j) s.mean[j] += rows[i * d + j];
     for (double &m : s.mean) m /= static_cast<double>(n);
     for (size_t i = 0; i < n; ++i)
-        for (size_t j = 0; j < d; ++j) s.scale[j] += (rows[i * d + j] - s.mean[j]) * (rows[i * d + j] - s.mean[j]);
+        for (size_t j = 0; j < d; ++j)
+            s.scale[j] += (rows[i * d + j] - s.mean[j]) * (rows[i * d + j] - s.mean[j]);
     for (double &sc : s.scale) {
         sc = std::sqrt(sc / static_cast<double>(n));
         if (sc == 0.0) sc = 1.0;  // a constant feature stays centred at 0 instead of dividing by zero
@@ -165,7 +166,8 @@ std::vector<double> solve_dense(std::vector<double> a, std::vector<double> b) {
         size_t piv = c;
         for (size_t r = c + 1; r < k; ++r)
             if (std::fabs(a[r * k + c]) > std::fabs(a[piv * k + c])) piv = r;
-        if (std::fabs(a[piv * k + c]) < 1e-300) throw std::invalid_argument("logistic regression: singular Hessian");
+        if (std::fabs(a[piv * k + c]) < 1e-300)
+            throw std::invalid_argument("logistic regression: singular Hessian");
         if (piv != c) {
             for (size_t j = 0; j < k; ++j) std::swap(a[c * k + j], a[piv * k + j]);
             std::swap(b[c], b[piv]);
@@ -186,7 +188,9 @@ std::vector<double> solve_dense(std::vector<double> a, std::vector<double> b) {
 }
 
 // log(1 + exp(z)) without overflow.
-double softplus(double z) { return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z)); }
+double softplus(double z) {
+    return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+}
 
 }  // namespace
 

@@ -26,7 +26,9 @@ std::string read_text(const std::string &path) {
 // docs/statistics.md: a sequence never straddles the split, so correlated neighbours do not leak).
 ConfigTokens read_tokens(const std::string &path, const LabConfig &config) {
     std::ifstream in(path);
-    if (!in) throw InputError("cannot read '" + path + "' (a pass directory must hold the verifier's tokens.jsonl)");
+    if (!in)
+        throw InputError("cannot read '" + path +
+                         "' (a pass directory must hold the verifier's tokens.jsonl)");
     ConfigTokens c{config.name, config.role == "honest", {}, {}};
     std::string line;
     for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
@@ -44,12 +46,14 @@ ConfigTokens read_tokens(const std::string &path, const LabConfig &config) {
             if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
             return *it;
         };
-        const json &seq = field("seq"), &em = field("exact_match"), &prob = field("prob"), &margin = field("margin");
+        const json &seq = field("seq"), &em = field("exact_match"), &prob = field("prob"),
+                   &margin = field("margin");
         if (!seq.is_number_integer() || seq.get<int64_t>() < 0)
             throw InputError(where + ": 'seq' must be a non-negative integer");
         if (!em.is_boolean()) throw InputError(where + ": 'exact_match' must be true or false");
         if (!prob.is_number()) throw InputError(where + ": 'prob' must be a number");
-        if (!margin.is_number() && !margin.is_null()) throw InputError(where + ": 'margin' must be a number or null");
+        if (!margin.is_number() && !margin.is_null())
+            throw InputError(where + ": 'margin' must be a number or null");
         TokenObs t;
         t.exact_match = em.get<bool>();
         t.prob = prob.get<float>();
@@ -66,13 +70,16 @@ const ojson &require(const ojson &j, const char *key, const std::string &where) 
     return *it;
 }
 
-ojson number_or_null(double v) { return std::isfinite(v) ? ojson(v) : ojson(nullptr); }
+ojson number_or_null(double v) {
+    return std::isfinite(v) ? ojson(v) : ojson(nullptr);
+}
 
 }  // namespace
 
 LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options) {
     const std::string lab_path = (fs::path(labdir) / "lab.json").string();
-    if (!fs::exists(lab_path)) throw InputError("'" + lab_path + "' not found (is '" + labdir + "' a lab directory?)");
+    if (!fs::exists(lab_path))
+        throw InputError("'" + lab_path + "' not found (is '" + labdir + "' a lab directory?)");
     LabAnalysis a;
     a.options = options;
     a.lab_json = read_text(lab_path);
@@ -85,7 +92,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
     if (!lab.is_object()) throw InputError(lab_path + ": expected an object");
     a.lab = lab.value("lab", fs::path(labdir).filename().string());
     const ojson &configs = require(lab, "configs", lab_path);
-    if (!configs.is_array() || configs.empty()) throw InputError(lab_path + ": 'configs' must be a non-empty array");
+    if (!configs.is_array() || configs.empty())
+        throw InputError(lab_path + ": 'configs' must be a non-empty array");
 
     std::vector<std::vector<std::pair<std::string, std::string>>> pass_dirs;  // per config: (pass, dir)
     for (size_t i = 0; i < configs.size(); ++i) {
@@ -94,7 +102,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         if (!c.is_object()) throw InputError(where + " must be an object");
         LabConfig lc;
         const ojson &name = require(c, "name", where), &role = require(c, "role", where);
-        if (!name.is_string() || !role.is_string()) throw InputError(where + ": 'name' and 'role' must be strings");
+        if (!name.is_string() || !role.is_string())
+            throw InputError(where + ": 'name' and 'role' must be strings");
         lc.name = name.get<std::string>();
         lc.role = role.get<std::string>();
         if (lc.role != "honest" && lc.role != "deviation")
@@ -104,7 +113,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         const ojson &passes = require(c, "passes", where);
         if (!passes.is_object()) throw InputError(where + ": 'passes' must be an object");
         for (auto it = passes.begin(); it != passes.end(); ++it) {
-            if (!it.value().is_string()) throw InputError(where + ": passes." + it.key() + " must be a directory");
+            if (!it.value().is_string())
+                throw InputError(where + ": passes." + it.key() + " must be a directory");
             dirs.emplace_back(it.key(), it.value().get<std::string>());
             bool known = false;
             for (const LabPass &p : a.passes) known = known || p.name == it.key();
@@ -118,7 +128,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         for (size_t i = 0; i < a.configs.size(); ++i)
             for (const auto &[pass, dir] : pass_dirs[i])
                 if (pass == p.name) {
-                    tokens.push_back(read_tokens((fs::path(labdir) / dir / "tokens.jsonl").string(), a.configs[i]));
+                    tokens.push_back(
+                        read_tokens((fs::path(labdir) / dir / "tokens.jsonl").string(), a.configs[i]));
                     p.configs.push_back(a.configs[i].name);
                 }
         try {
@@ -133,10 +144,14 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
 std::string lab_results_json(const LabAnalysis &a) {
     ojson j;
     j["lab"] = a.lab;
-    j["options"] = {{"alpha", a.options.alpha},           {"target_tpr", a.options.target_tpr},
-                    {"rho", a.options.rho},               {"sprt_alpha", a.options.sprt_alpha},
-                    {"sprt_beta", a.options.sprt_beta},   {"logistic_C", a.options.logistic_C},
-                    {"margin_cap", kMarginCap},           {"split", "even sequences train, odd sequences test"},
+    j["options"] = {{"alpha", a.options.alpha},
+                    {"target_tpr", a.options.target_tpr},
+                    {"rho", a.options.rho},
+                    {"sprt_alpha", a.options.sprt_alpha},
+                    {"sprt_beta", a.options.sprt_beta},
+                    {"logistic_C", a.options.logistic_C},
+                    {"margin_cap", kMarginCap},
+                    {"split", "even sequences train, odd sequences test"},
                     {"partial_buckets", "dropped"}};
     j["bucket_sizes"] = kBucketSizes;
     j["lab_json"] = ojson::parse(a.lab_json);
@@ -178,7 +193,8 @@ std::string lab_results_json(const LabAnalysis &a) {
             } else {
                 c["tokens_needed"] = {
                     {"logistic", r.logistic_tokens_needed ? ojson(r.logistic_tokens_needed) : ojson(nullptr)},
-                    {"calibrated", r.calibrated_tokens_needed ? ojson(r.calibrated_tokens_needed) : ojson(nullptr)}};
+                    {"calibrated",
+                     r.calibrated_tokens_needed ? ojson(r.calibrated_tokens_needed) : ojson(nullptr)}};
                 ojson lg = ojson::array();
                 for (const LogisticAtN &l : r.logistic) {
                     ojson e = {{"n", l.n},

@@ -46,8 +46,8 @@ std::string tokens_needed(const ConfigResult &r, bool logistic) {
 std::string sprt_cell(const SprtRun &s, bool honest) {
     if (s.decisions == 0) return "no decision (" + std::to_string(s.undecided_tokens) + " tokens)";
     const int64_t wrong = honest ? s.deviation_decisions : s.honest_decisions;
-    return fmt("%.1f", s.mean_tokens()) + ", p99 " + std::to_string(s.p99_tokens) + " (" + std::to_string(wrong) +
-           "/" + std::to_string(s.decisions) + (honest ? " alarms)" : " misses)");
+    return fmt("%.1f", s.mean_tokens()) + ", p99 " + std::to_string(s.p99_tokens) + " (" +
+           std::to_string(wrong) + "/" + std::to_string(s.decisions) + (honest ? " alarms)" : " misses)");
 }
 
 const ConfigResult *find(const LabPass &p, const std::string &name) {
@@ -58,23 +58,26 @@ const ConfigResult *find(const LabPass &p, const std::string &name) {
 
 std::vector<Table> lab_tables(const LabAnalysis &a) {
     std::vector<Table> tables;
-    Table dev{"Tokens needed for TPR >= " + fmt("%.2f", a.options.target_tpr) + " at FPR <= " +
-                  fmt("%.0f%%", 100 * a.options.alpha) +
-                  " (bucket sizes 1, 3, 10, ..., 1000; held-out sequences); SPRT: mean and 99th percentile of the "
-                  "tokens to a decision (misses/decisions)",
-              {"deviation"},
-              {}};
+    Table dev{
+        "Tokens needed for TPR >= " + fmt("%.2f", a.options.target_tpr) +
+            " at FPR <= " + fmt("%.0f%%", 100 * a.options.alpha) +
+            " (bucket sizes 1, 3, 10, ..., 1000; held-out sequences); SPRT: mean and 99th percentile of the "
+            "tokens to a decision (misses/decisions)",
+        {"deviation"},
+        {}};
     for (const LabPass &p : a.passes)
         for (const char *m : {"DiFR logistic", "difr calibrated", "difr SPRT"})
             dev.header.push_back(p.name + ": " + m);
-    Table honest{"Honest variation at the calibrated thresholds (accepted: held-out FPR not significantly above " +
-                     fmt("%.0f%%", 100 * a.options.alpha) +
-                     " at any bucket size; SPRT: false alarms/decisions; unseen: the same with a calibration that "
-                     "leaves this configuration out)",
-                 {"honest config"},
-                 {}};
+    Table honest{
+        "Honest variation at the calibrated thresholds (accepted: held-out FPR not significantly above " +
+            fmt("%.0f%%", 100 * a.options.alpha) +
+            " at any bucket size; SPRT: false alarms/decisions; unseen: the same with a calibration that "
+            "leaves this configuration out)",
+        {"honest config"},
+        {}};
     for (const LabPass &p : a.passes)
-        for (const char *m : {"accepted", "max FPR", "SPRT", "unseen"}) honest.header.push_back(p.name + ": " + m);
+        for (const char *m : {"accepted", "max FPR", "SPRT", "unseen"})
+            honest.header.push_back(p.name + ": " + m);
     for (const LabConfig &c : a.configs) {
         std::vector<std::string> row = {c.name};
         for (const LabPass &p : a.passes) {
@@ -93,10 +96,11 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
                                                fmt("%.2f%%", 100 * r->unseen.max_fpr) + ", SPRT " +
                                                std::to_string(r->unseen.sprt.deviation_decisions) + "/" +
                                                std::to_string(r->unseen.sprt.decisions) + " alarms";
-                row.insert(row.end(),
-                           {r->accepted ? "yes" : "NO", fmt("%.2f%%", 100 * worst), sprt_cell(r->sprt, true), unseen});
+                row.insert(row.end(), {r->accepted ? "yes" : "NO", fmt("%.2f%%", 100 * worst),
+                                       sprt_cell(r->sprt, true), unseen});
             } else {
-                row.insert(row.end(), {tokens_needed(*r, true), tokens_needed(*r, false), sprt_cell(r->sprt, false)});
+                row.insert(row.end(),
+                           {tokens_needed(*r, true), tokens_needed(*r, false), sprt_cell(r->sprt, false)});
             }
         }
         (c.role == "honest" ? honest : dev).rows.push_back(row);
@@ -115,8 +119,10 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
             for (size_t i = 0; i < kBucketSizes.size(); ++i) {
                 const LogisticAtN &l = r.logistic[i];
                 const CalibratedAtN &k = r.calibrated[i];
-                auc.push_back((l.evaluated ? fmt("%.3f", l.auc) : "-") + " / " + (k.evaluated ? fmt("%.3f", k.auc) : "-"));
-                tpr.push_back((l.evaluated ? fmt("%.3f", l.tpr) : "-") + " / " + (k.evaluated ? fmt("%.3f", k.rate) : "-"));
+                auc.push_back((l.evaluated ? fmt("%.3f", l.auc) : "-") + " / " +
+                              (k.evaluated ? fmt("%.3f", k.auc) : "-"));
+                tpr.push_back((l.evaluated ? fmt("%.3f", l.tpr) : "-") + " / " +
+                              (k.evaluated ? fmt("%.3f", k.rate) : "-"));
             }
             t.rows.push_back(auc);
             t.rows.push_back(tpr);
@@ -220,9 +226,12 @@ std::string lab_report_html(const LabAnalysis &a) {
         "svg { display: block; margin: 8px 0 20px; }\n"
         "</style>\n</head>\n<body>\n<h1>Detection lab: " +
         xml_escape(a.lab) +
-        "</h1>\n<p>DiFR logistic: bucket means of capped margin, prob and exact match, logistic regression trained "
-        "per deviation (solid lines). difr calibrated: bucket mean of a per-token likelihood ratio against honest "
-        "behaviour, thresholded at a level calibrated on honest data only (dashed lines); SPRT: the same ratio "
+        "</h1>\n<p>DiFR logistic: bucket means of capped margin, prob and exact match, logistic regression "
+        "trained "
+        "per deviation (solid lines). difr calibrated: bucket mean of a per-token likelihood ratio against "
+        "honest "
+        "behaviour, thresholded at a level calibrated on honest data only (dashed lines); SPRT: the same "
+        "ratio "
         "accumulated token by token. Even sequences train and calibrate, odd sequences are held out. See "
         "docs/statistics.md.</p>\n";
     const std::vector<Table> tables = lab_tables(a);

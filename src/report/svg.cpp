@@ -35,26 +35,27 @@ struct Frame {
 
 std::string svg_open(const ChartOptions &o) {
     std::string s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(o.width) +
-                    "\" height=\"" + std::to_string(o.height) + "\" viewBox=\"0 0 " + std::to_string(o.width) +
-                    " " + std::to_string(o.height) +
+                    "\" height=\"" + std::to_string(o.height) + "\" viewBox=\"0 0 " +
+                    std::to_string(o.width) + " " + std::to_string(o.height) +
                     "\" font-family=\"sans-serif\" font-size=\"11\">\n"
                     "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
     if (!o.title.empty())
         s += "<text class=\"title\" x=\"" + num(o.width / 2.0) +
-             "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">" + xml_escape(o.title) +
-             "</text>\n";
+             "\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">" +
+             xml_escape(o.title) + "</text>\n";
     return s;
 }
 
 // Y axis with grid lines and labels; maps data y to pixels through (lo, hi).
-std::string y_axis(const Frame &f, const std::vector<double> &ticks, double lo, double hi, const ChartOptions &o) {
+std::string y_axis(const Frame &f, const std::vector<double> &ticks, double lo, double hi,
+                   const ChartOptions &o) {
     std::string s;
     for (double t : ticks) {
         const double y = f.bottom - (t - lo) / (hi - lo) * f.height();
         s += "<line class=\"grid\" x1=\"" + num(f.left) + "\" x2=\"" + num(f.right) + "\" y1=\"" + num(y) +
              "\" y2=\"" + num(y) + "\" stroke=\"#ddd\"/>\n";
-        s += "<text class=\"ytick\" x=\"" + num(f.left - 6) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" +
-             tick_label(t) + "</text>\n";
+        s += "<text class=\"ytick\" x=\"" + num(f.left - 6) + "\" y=\"" + num(y + 4) +
+             "\" text-anchor=\"end\">" + tick_label(t) + "</text>\n";
     }
     s += "<line class=\"axis\" x1=\"" + num(f.left) + "\" x2=\"" + num(f.left) + "\" y1=\"" + num(f.top) +
          "\" y2=\"" + num(f.bottom) + "\" stroke=\"black\"/>\n";
@@ -62,8 +63,9 @@ std::string y_axis(const Frame &f, const std::vector<double> &ticks, double lo, 
          "\" y2=\"" + num(f.bottom) + "\" stroke=\"black\"/>\n";
     if (!o.y_label.empty()) {
         const double cy = (f.top + f.bottom) / 2;
-        s += "<text class=\"ylabel\" x=\"14\" y=\"" + num(cy) + "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " +
-             num(cy) + ")\">" + xml_escape(o.y_label) + "</text>\n";
+        s += "<text class=\"ylabel\" x=\"14\" y=\"" + num(cy) +
+             "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " + num(cy) + ")\">" +
+             xml_escape(o.y_label) + "</text>\n";
     }
     return s;
 }
@@ -88,12 +90,23 @@ std::string xml_escape(std::string_view in) {
     s.reserve(in.size());
     for (char c : in) {
         switch (c) {
-            case '&': s += "&amp;"; break;
-            case '<': s += "&lt;"; break;
-            case '>': s += "&gt;"; break;
-            case '"': s += "&quot;"; break;
-            case '\'': s += "&apos;"; break;
-            default: s += c;
+            case '&':
+                s += "&amp;";
+                break;
+            case '<':
+                s += "&lt;";
+                break;
+            case '>':
+                s += "&gt;";
+                break;
+            case '"':
+                s += "&quot;";
+                break;
+            case '\'':
+                s += "&apos;";
+                break;
+            default:
+                s += c;
         }
     }
     return s;
@@ -121,7 +134,8 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
                           const std::vector<SvgLegendEntry> &legend) {
     double top = 0.0;
     for (const SvgBar &b : bars) {
-        if (!std::isfinite(b.value) || b.value < 0) throw std::invalid_argument("bar values must be finite and >= 0");
+        if (!std::isfinite(b.value) || b.value < 0)
+            throw std::invalid_argument("bar values must be finite and >= 0");
         top = std::max(top, b.value);
     }
     if (!std::isnan(o.y_max)) top = o.y_max;
@@ -132,19 +146,20 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
     const double slot = bars.empty() ? 0.0 : f.width() / double(bars.size());
     for (size_t i = 0; i < bars.size(); ++i) {
         const double h = bars[i].value / hi * f.height(), x = f.left + slot * (double(i) + 0.15);
-        s += "<rect class=\"bar\" data-value=\"" + tick_label(bars[i].value) + "\" x=\"" + num(x) + "\" y=\"" +
-             num(f.bottom - h) + "\" width=\"" + num(slot * 0.7) + "\" height=\"" + num(h) + "\" fill=\"" +
-             xml_escape(bars[i].color) + "\"><title>" + xml_escape(bars[i].label) + ": " +
+        s += "<rect class=\"bar\" data-value=\"" + tick_label(bars[i].value) + "\" x=\"" + num(x) +
+             "\" y=\"" + num(f.bottom - h) + "\" width=\"" + num(slot * 0.7) + "\" height=\"" + num(h) +
+             "\" fill=\"" + xml_escape(bars[i].color) + "\"><title>" + xml_escape(bars[i].label) + ": " +
              tick_label(bars[i].value) + "</title></rect>\n";
         const double cx = f.left + slot * (double(i) + 0.5), ly = f.bottom + 12;
-        s += "<text class=\"value\" x=\"" + num(cx) + "\" y=\"" + num(f.bottom - h - 4) + "\" text-anchor=\"middle\">" +
-             fmt_value(bars[i].value) + "</text>\n";
-        s += "<text class=\"xtick\" x=\"" + num(cx) + "\" y=\"" + num(ly) + "\" text-anchor=\"end\" transform=\"rotate(-40 " +
-             num(cx) + " " + num(ly) + ")\">" + xml_escape(bars[i].label) + "</text>\n";
+        s += "<text class=\"value\" x=\"" + num(cx) + "\" y=\"" + num(f.bottom - h - 4) +
+             "\" text-anchor=\"middle\">" + fmt_value(bars[i].value) + "</text>\n";
+        s += "<text class=\"xtick\" x=\"" + num(cx) + "\" y=\"" + num(ly) +
+             "\" text-anchor=\"end\" transform=\"rotate(-40 " + num(cx) + " " + num(ly) + ")\">" +
+             xml_escape(bars[i].label) + "</text>\n";
     }
     if (!o.x_label.empty())
-        s += "<text class=\"xlabel\" x=\"" + num((f.left + f.right) / 2) + "\" y=\"" + num(double(o.height) - 6) +
-             "\" text-anchor=\"middle\">" + xml_escape(o.x_label) + "</text>\n";
+        s += "<text class=\"xlabel\" x=\"" + num((f.left + f.right) / 2) + "\" y=\"" +
+             num(double(o.height) - 6) + "\" text-anchor=\"middle\">" + xml_escape(o.x_label) + "</text>\n";
     s += legend_block(legend, f.right + 16, f.top + 8);
     return s + "</svg>\n";
 }
@@ -165,10 +180,12 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
     ylo = std::min(ylo, yt.front()), yhi = std::max(yhi, yt.back());
     std::vector<double> xt;
     if (o.log_x) {
-        const bool thirds = std::log10(xhi / xlo) <= 4.0;  // few decades: also 3 x 10^k, as in the bucket ladder
+        const bool thirds =
+            std::log10(xhi / xlo) <= 4.0;  // few decades: also 3 x 10^k, as in the bucket ladder
         for (double p = std::pow(10.0, std::floor(std::log10(xlo))); p <= xhi * 1.0001; p *= 10)
             for (double m : {1.0, 3.0})
-                if ((m == 1.0 || thirds) && m * p >= xlo * 0.9999 && m * p <= xhi * 1.0001) xt.push_back(m * p);
+                if ((m == 1.0 || thirds) && m * p >= xlo * 0.9999 && m * p <= xhi * 1.0001)
+                    xt.push_back(m * p);
         if (xhi / xlo < 1.0001) xhi = xlo * 10;
     } else {
         xt = axis_ticks_linear(xlo, xhi);
@@ -185,11 +202,12 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
         s += "<text class=\"xtick\" x=\"" + num(px(t)) + "\" y=\"" + num(f.bottom + 14) +
              "\" text-anchor=\"middle\">" + tick_label(t) + "</text>\n";
     if (!o.x_label.empty())
-        s += "<text class=\"xlabel\" x=\"" + num((f.left + f.right) / 2) + "\" y=\"" + num(double(o.height) - 8) +
-             "\" text-anchor=\"middle\">" + xml_escape(o.x_label) + "</text>\n";
+        s += "<text class=\"xlabel\" x=\"" + num((f.left + f.right) / 2) + "\" y=\"" +
+             num(double(o.height) - 8) + "\" text-anchor=\"middle\">" + xml_escape(o.x_label) + "</text>\n";
     std::vector<SvgLegendEntry> legend;
     for (const SvgSeries &se : series) {
-        const std::string stroke = "stroke=\"" + xml_escape(se.color) + "\" stroke-width=\"2\" fill=\"none\"" +
+        const std::string stroke = "stroke=\"" + xml_escape(se.color) +
+                                   "\" stroke-width=\"2\" fill=\"none\"" +
                                    (se.dashed ? " stroke-dasharray=\"5 3\"" : "");
         std::string pts;
         auto flush = [&] {
@@ -202,8 +220,8 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
                 continue;
             }
             pts += (pts.empty() ? "" : " ") + num(px(x)) + "," + num(py(y));
-            s += "<circle class=\"point\" cx=\"" + num(px(x)) + "\" cy=\"" + num(py(y)) + "\" r=\"2.5\" fill=\"" +
-                 xml_escape(se.color) + "\"/>\n";
+            s += "<circle class=\"point\" cx=\"" + num(px(x)) + "\" cy=\"" + num(py(y)) +
+                 "\" r=\"2.5\" fill=\"" + xml_escape(se.color) + "\"/>\n";
         }
         flush();
         legend.push_back({se.name, se.color, se.dashed});

@@ -16,12 +16,16 @@ using difr::TokenObs;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-TokenObs match(float prob = 0.5f) { return {true, prob, 0.0f}; }
-TokenObs miss(float margin, float prob = 0.5f) { return {false, prob, margin}; }
+TokenObs match(float prob = 0.5f) {
+    return {true, prob, 0.0f};
+}
+TokenObs miss(float margin, float prob = 0.5f) {
+    return {false, prob, margin};
+}
 
 TEST(Buckets, MeansOfCappedMarginProbMatchAndPartialBucketDropped) {
-    const std::vector<TokenObs> t = {match(1.0f), miss(0.2f, 0.1f), miss(kInf, 0.0f),
-                                     miss(2.0f, 0.4f), match(0.8f), match(0.6f), miss(0.1f, 0.3f)};
+    const std::vector<TokenObs> t = {match(1.0f), miss(0.2f, 0.1f), miss(kInf, 0.0f), miss(2.0f, 0.4f),
+                                     match(0.8f), match(0.6f),      miss(0.1f, 0.3f)};
     EXPECT_EQ(difr::margin_capped(kInf), 0.5);
     EXPECT_EQ(difr::margin_capped(2.0f), 0.5);
     EXPECT_DOUBLE_EQ(difr::margin_capped(0.2f), double(0.2f));
@@ -83,8 +87,8 @@ TEST(Calibration, HeldOutFalsePositiveRateWithinBinomialBound) {
     EXPECT_LE(fpr, 0.01);
 }
 
-// Bernoulli flips in category 1 at 1%: at n = 100 the flip count is Binomial(100, 0.01), P(k >= 4) = 1.84% and
-// P(k >= 5) = 0.34%, so the 99% quantile is the score of 4 flips (buckets with 5 or more are flagged).
+// Bernoulli flips in category 1 at 1%: at n = 100 the flip count is Binomial(100, 0.01), P(k >= 4) = 1.84%
+// and P(k >= 5) = 0.34%, so the 99% quantile is the score of 4 flips (buckets with 5 or more are flagged).
 TEST(Calibration, IidQuantileIsTheBinomialQuantile) {
     const difr::LlrTable t = difr::llr_table_fit(std::vector<int64_t>{990, 10, 0, 0}, 0.05);
     const std::vector<double> q = {0.99, 0.01, 0.0, 0.0};
@@ -108,7 +112,9 @@ TEST(Calibration, IidQuantileIsTheBinomialQuantile) {
 struct SprtExact {
     double mean = 0, second = 0, p_upper = 0;
     std::vector<double> survival;  // P(N > t)
-    double cdf(int64_t t) const { return t < 0 ? 0.0 : t >= int64_t(survival.size()) ? 1.0 : 1.0 - survival[size_t(t)]; }
+    double cdf(int64_t t) const {
+        return t < 0 ? 0.0 : t >= int64_t(survival.size()) ? 1.0 : 1.0 - survival[size_t(t)];
+    }
 };
 SprtExact sprt_exact(double r, double up, double down, const difr::SprtBounds &b) {
     SprtExact e;
@@ -117,7 +123,7 @@ SprtExact sprt_exact(double r, double up, double down, const difr::SprtBounds &b
         double p_alive = 0;
         for (auto &[k, p] : alive) p_alive += p;
         e.survival.push_back(p_alive);
-        e.mean += p_alive;                 // P(N > t)
+        e.mean += p_alive;                    // P(N > t)
         e.second += (2.0 * t + 1) * p_alive;  // E[N^2] = sum (2t + 1) P(N > t)
         if (p_alive < 1e-16) break;
         std::map<int, double> next;
@@ -163,7 +169,8 @@ void check_sprt(const BernoulliCase &c, uint64_t seed) {
     // Wald's identity E[S_N] = E[N] mu with the overshoot bounded by one step: E[N] lies in
     // [(P_A A + P_B (B + down)) / mu, (P_A (A + up) + P_B B) / mu] for mu > 0 (swapped for mu < 0).
     const double mu = c.rate * up + (1 - c.rate) * down, pa = ex.p_upper, pb = 1 - pa;
-    const double lo = (pa * b.upper + pb * (b.lower + down)) / mu, hi = (pa * (b.upper + up) + pb * b.lower) / mu;
+    const double lo = (pa * b.upper + pb * (b.lower + down)) / mu,
+                 hi = (pa * (b.upper + up) + pb * b.lower) / mu;
     EXPECT_GE(ex.mean, std::min(lo, hi) - 1e-9);
     EXPECT_LE(ex.mean, std::max(lo, hi) + 1e-9);
 }
@@ -178,7 +185,8 @@ TEST(Sprt, DeviationStreamMatchesExactAndWald) {
 
 TEST(Sprt, HonestStreamsRarelyAlarm) {
     check_sprt({0.01, 0.3, 0.01}, 2);
-    const SprtExact ex = sprt_exact(0.01, std::log(30.0), std::log(0.7 / 0.99), difr::sprt_bounds(0.01, 0.01));
+    const SprtExact ex =
+        sprt_exact(0.01, std::log(30.0), std::log(0.7 / 0.99), difr::sprt_bounds(0.01, 0.01));
     EXPECT_LT(ex.p_upper, 0.01 / 0.99);  // Wald's bound on false alarms: alpha / (1 - beta)
     // A stream without any mismatch decides "honest" after exactly ceil(B / down) tokens, every time:
     // B = log(0.01 / 0.99) = -4.595, down = log(0.7 / 0.99) = -0.3466, so 14 tokens.
@@ -229,9 +237,9 @@ TEST(Pass, DeterministicStreamsGiveExactTokensNeeded) {
         EXPECT_EQ(h.sprt.deviation_decisions, 0) << h.name;
     }
     // Held-out = training here, so the pooled honest FPR is <= alpha at every n. At n = 1 the 15 flips of
-    // "threads" are 0.25% of the 6000 pooled buckets, below the empirical quantile; at n = 3 they would be 1.5%
-    // of its own buckets, but its own i.i.d. model (flip rate 15.5 / 3002) gives P(>= 1 flip in 3) = 1.5% > 1%,
-    // so the model quantile lets one flip pass and nothing is flagged.
+    // "threads" are 0.25% of the 6000 pooled buckets, below the empirical quantile; at n = 3 they would
+    // be 1.5% of its own buckets, but its own i.i.d. model (flip rate 15.5 / 3002) gives P(>= 1 flip in 3)
+    // = 1.5% > 1%, so the model quantile lets one flip pass and nothing is flagged.
     for (size_t i = 0; i < difr::kBucketSizes.size(); ++i) {
         const difr::CalibratedAtN &a = pass.configs[0].calibrated[i], &b = pass.configs[1].calibrated[i];
         EXPECT_LE(double(a.flagged + b.flagged), 0.01 * double(a.test_buckets + b.test_buckets)) << a.n;
@@ -239,8 +247,8 @@ TEST(Pass, DeterministicStreamsGiveExactTokensNeeded) {
     EXPECT_EQ(pass.configs[1].calibrated[0].flagged, 15);
     EXPECT_EQ(pass.configs[1].calibrated[1].flagged, 0);
     EXPECT_NEAR(pass.thresholds[1], (pass.table.llr[1] + 2 * pass.table.llr[0]) / 3, 1e-12);
-    // Left out of the calibration, "threads" meets a reference that never flips: every flip is flagged, and at
-    // n = 10 its 15 flips fall in 15 of 300 buckets (5%, binomial tail ~1e-5): an unseen variation of this
+    // Left out of the calibration, "threads" meets a reference that never flips: every flip is flagged, and
+    // at n = 10 its 15 flips fall in 15 of 300 buckets (5%, binomial tail ~1e-5): an unseen variation of this
     // kind is rejected. The exact reference, judged by "threads" alone, is accepted.
     EXPECT_TRUE(pass.configs[0].unseen.evaluated);
     EXPECT_TRUE(pass.configs[0].unseen.accepted);

@@ -40,7 +40,8 @@ TEST(Roc, CurveVerticesWithTies) {
     }
     // Trapezoids under the vertices give the Mann-Whitney value: ties are the diagonal segment.
     double area = 0;
-    for (size_t i = 1; i < roc.size(); ++i) area += (roc[i].fpr - roc[i - 1].fpr) * (roc[i].tpr + roc[i - 1].tpr) / 2;
+    for (size_t i = 1; i < roc.size(); ++i)
+        area += (roc[i].fpr - roc[i - 1].fpr) * (roc[i].tpr + roc[i - 1].tpr) / 2;
     EXPECT_NEAR(area, 8.5 / 12.0, 1e-15);
 }
 
@@ -87,8 +88,9 @@ TEST(Binomial, UpperTail) {
     EXPECT_EQ(difr::binomial_sf(1, 5, 0.0), 0.0);
     // 5 flags in 100 at a 1% rate: 1 - sum_{j<5} C(100,j) .01^j .99^(100-j) = 0.0033839...
     double below = 0;
-    for (int j = 0; j < 5; ++j) below += std::tgamma(101.0) / (std::tgamma(j + 1.0) * std::tgamma(101.0 - j)) *
-                                         std::pow(0.01, j) * std::pow(0.99, 100 - j);
+    for (int j = 0; j < 5; ++j)
+        below += std::tgamma(101.0) / (std::tgamma(j + 1.0) * std::tgamma(101.0 - j)) * std::pow(0.01, j) *
+                 std::pow(0.99, 100 - j);
     EXPECT_NEAR(difr::binomial_sf(5, 100, 0.01), 1 - below, 1e-12);
 }
 
@@ -113,7 +115,8 @@ TEST(Standardizer, MatchesScikitLearn) {
 
 TEST(Logistic, MatchesScikitLearn) {
     const std::vector<double> z = difr::standardizer_fit(kX, 3).apply(kX);
-    // LogisticRegression(C, solver="newton-cholesky", tol=1e-14) on StandardScaler output, printed to 12 decimals.
+    // LogisticRegression(C, solver="newton-cholesky", tol=1e-14) on StandardScaler output, printed to 12
+    // decimals.
     struct Case {
         double C, b, w[3];
     };

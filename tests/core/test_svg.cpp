@@ -35,8 +35,10 @@ void expect_well_formed(const std::string &xml) {
                 // attributes: name="value" pairs only
                 static const std::regex attrs(R"(^[A-Za-z][\w:-]*(\s+[A-Za-z][\w:-]*="[^"<]*")*\s*$)");
                 ASSERT_TRUE(std::regex_match(tag, attrs)) << "bad attributes in <" << tag << ">";
-                if (!self_closing) stack.push_back(name);
-                else root_closed = stack.empty();
+                if (!self_closing)
+                    stack.push_back(name);
+                else
+                    root_closed = stack.empty();
             }
             i = end + 1;
         } else if (xml[i] == '&') {
@@ -54,7 +56,8 @@ void expect_well_formed(const std::string &xml) {
     EXPECT_TRUE(root_closed);
 }
 
-std::vector<double> attr_values(const std::string &svg, const std::string &element_class, const std::string &attr) {
+std::vector<double> attr_values(const std::string &svg, const std::string &element_class,
+                                const std::string &attr) {
     std::vector<double> v;
     const std::regex re("class=\"" + element_class + "\"[^>]*? " + attr + "=\"([-0-9.]+)\"");
     for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it)
@@ -102,7 +105,8 @@ TEST(Svg, LineChartLogXPlacesLadderEvenly) {
     EXPECT_NEAR(cx[3] - cx[2], cx[2] - cx[1], 0.02);
     // The NaN splits "gappy" into two polylines: three in all.
     size_t polylines = 0;
-    for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1)) ++polylines;
+    for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+        ++polylines;
     EXPECT_EQ(polylines, 3u);
     EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
     // Tick labels of the bucket ladder: 1, 3, 10, 30, 100, 300, 1000.
