@@ -92,6 +92,7 @@ int main(int argc, char **argv) {
     difr::app::register_models(app);
     difr::app::register_quantize(app);
     difr::app::register_table(app);
+    difr::app::register_analyze(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -1,0 +1,51 @@
+// A small SVG chart writer for difr's HTML report: bar charts and line charts with axes, ticks, labels and a
+// legend. Output is a standalone <svg> element (well-formed XML, no scripts, no external resources).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace difr {
+
+struct ChartOptions {
+    std::string title, x_label, y_label;
+    int width = 720, height = 360;
+    bool log_x = false;                                 // line charts: logarithmic x axis (all x must be > 0)
+    double y_min = std::nan(""), y_max = std::nan("");  // NaN: from the data (bar charts always start at 0)
+};
+
+struct SvgBar {
+    std::string label;
+    double value = 0.0;
+    std::string color = "#4c72b0";
+};
+
+struct SvgSeries {
+    std::string name;
+    std::vector<std::pair<double, double>> points;  // (x, y), drawn in order; NaN y breaks the line
+    std::string color = "#4c72b0";
+    bool dashed = false;
+};
+
+struct SvgLegendEntry {
+    std::string name, color;
+    bool dashed = false;
+};
+
+// Bars start at 0; each bar is <rect class="bar" data-value="..."> so tests and readers can find them.
+// Values must be finite and >= 0. Extra legend entries (e.g. what each color means) are drawn top right.
+std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &opts,
+                          const std::vector<SvgLegendEntry> &legend = {});
+// One <polyline class="series"> per series (split at NaN), markers at each point, legend of series names.
+std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &opts);
+
+// Escapes &, <, >, " and ' for XML text and attributes.
+std::string xml_escape(std::string_view s);
+
+// "Nice" tick positions covering [lo, hi] (1, 2 or 5 times a power of ten apart), at most ~max_ticks of them.
+std::vector<double> axis_ticks_linear(double lo, double hi, int max_ticks = 6);
+
+}  // namespace difr

@@ -1,0 +1,132 @@
+// The SVG chart writer: well-formed XML, bars proportional to their values, log-x positions, escaping.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "difr/svg.h"
+
+namespace {
+
+// A minimal XML well-formedness check: tags nest and close, attributes are quoted, only the five predefined
+// entities appear, and nothing but whitespace follows the root element.
+void expect_well_formed(const std::string &xml) {
+    std::vector<std::string> stack;
+    size_t i = 0;
+    bool root_closed = false;
+    while (i < xml.size()) {
+        if (xml[i] == '<') {
+            ASSERT_FALSE(root_closed) << "content after the root element at " << i;
+            const size_t end = xml.find('>', i);
+            ASSERT_NE(end, std::string::npos) << "unterminated tag at " << i;
+            std::string tag = xml.substr(i + 1, end - i - 1);
+            ASSERT_EQ(tag.find('<'), std::string::npos) << "'<' inside a tag at " << i;
+            if (tag[0] == '/') {
+                ASSERT_FALSE(stack.empty()) << "closing tag without opening: " << tag;
+                ASSERT_EQ(stack.back(), tag.substr(1)) << "mismatched closing tag at " << i;
+                stack.pop_back();
+                root_closed = stack.empty();
+            } else {
+                const bool self_closing = tag.back() == '/';
+                if (self_closing) tag.pop_back();
+                const std::string name = tag.substr(0, tag.find_first_of(" \n"));
+                // attributes: name="value" pairs only
+                static const std::regex attrs(R"(^[A-Za-z][\w:-]*(\s+[A-Za-z][\w:-]*="[^"<]*")*\s*$)");
+                ASSERT_TRUE(std::regex_match(tag, attrs)) << "bad attributes in <" << tag << ">";
+                if (!self_closing)
+                    stack.push_back(name);
+                else
+                    root_closed = stack.empty();
+            }
+            i = end + 1;
+        } else if (xml[i] == '&') {
+            static const std::regex entity(R"(^&(amp|lt|gt|quot|apos);)");
+            ASSERT_TRUE(std::regex_search(xml.substr(i, 8), entity)) << "bare & at " << i;
+            ++i;
+        } else {
+            if (root_closed) {
+                ASSERT_TRUE(std::isspace(static_cast<unsigned char>(xml[i]))) << "text after root";
+            }
+            ++i;
+        }
+    }
+    EXPECT_TRUE(stack.empty()) << "unclosed <" << (stack.empty() ? "" : stack.back()) << ">";
+    EXPECT_TRUE(root_closed);
+}
+
+std::vector<double> attr_values(const std::string &svg, const std::string &element_class,
+                                const std::string &attr) {
+    std::vector<double> v;
+    const std::regex re("class=\"" + element_class + "\"[^>]*? " + attr + "=\"([-0-9.]+)\"");
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator(); ++it)
+        v.push_back(std::stod((*it)[1]));
+    return v;
+}
+
+TEST(Svg, BarChartIsWellFormedAndProportional) {
+    const std::vector<difr::SvgBar> bars = {
+        {"honest <ref>", 0.02, "#55a868"}, {"q2_k & co", 0.40}, {"zero", 0.0}, {"q4_0", 0.10}};
+    difr::ChartOptions o;
+    o.title = "Mean \"Token-DiFR\" score";
+    o.y_label = "margin";
+    const std::string svg = difr::svg_bar_chart(bars, o, {{"honest", "#55a868", false}});
+    expect_well_formed(svg);
+    EXPECT_NE(svg.find("honest &lt;ref&gt;"), std::string::npos);
+    EXPECT_NE(svg.find("q2_k &amp; co"), std::string::npos);
+    EXPECT_NE(svg.find("Mean &quot;Token-DiFR&quot; score"), std::string::npos);
+    const std::vector<double> h = attr_values(svg, "bar", "height");
+    ASSERT_EQ(h.size(), 4u);
+    EXPECT_EQ(h[2], 0.0);
+    // Heights are written to 0.01 px: the ratios match the values' to that precision.
+    EXPECT_NEAR(h[1] / h[0], 20.0, 20.0 * 0.01 / h[0] * 2);
+    EXPECT_NEAR(h[1] / h[3], 4.0, 4.0 * 0.01 / h[3] * 2);
+    // The y axis reaches the nice tick 0.4 (ticks 0, 0.1, ..., 0.4): the tallest bar fills the plot height,
+    // which is height - 110 - 34 px for the default 360 px chart.
+    EXPECT_NEAR(h[1], 360 - 110 - 34, 0.01);
+    EXPECT_THROW(difr::svg_bar_chart({{"x", -1.0}}, o), std::invalid_argument);
+}
+
+TEST(Svg, LineChartLogXPlacesLadderEvenly) {
+    difr::SvgSeries s{"q4_0 (DiFR)", {}, "#1f77b4", false};
+    for (double n : {1.0, 10.0, 100.0, 1000.0}) s.points.emplace_back(n, std::log10(n) / 3);
+    difr::SvgSeries gap{"gappy", {{1, 0.5}, {10, NAN}, {100, 0.7}, {1000, 0.8}}, "#ff7f0e", true};
+    difr::ChartOptions o;
+    o.log_x = true;
+    o.y_min = 0.0;
+    o.y_max = 1.0;
+    const std::string svg = difr::svg_line_chart({s, gap}, o);
+    expect_well_formed(svg);
+    const std::vector<double> cx = attr_values(svg, "point", "cx");
+    ASSERT_EQ(cx.size(), 7u);  // 4 + 3 (the NaN is not drawn)
+    // Decades are equally spaced on a log axis.
+    EXPECT_NEAR(cx[1] - cx[0], cx[2] - cx[1], 0.02);
+    EXPECT_NEAR(cx[3] - cx[2], cx[2] - cx[1], 0.02);
+    // The NaN splits "gappy" into two polylines: three in all.
+    size_t polylines = 0;
+    for (size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+        ++polylines;
+    EXPECT_EQ(polylines, 3u);
+    EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
+    // Tick labels of the bucket ladder: 1, 3, 10, 30, 100, 300, 1000.
+    for (const char *t : {">1<", ">3<", ">10<", ">30<", ">100<", ">300<", ">1000<"})
+        EXPECT_NE(svg.find(t), std::string::npos) << t;
+    EXPECT_THROW(difr::svg_line_chart({{"bad", {{0.0, 1.0}}}}, o), std::invalid_argument);
+}
+
+TEST(Svg, NiceTicks) {
+    // The axis always covers the data: 0.171 needs a tick at 0.2 (step 0.05).
+    const std::vector<double> c = difr::axis_ticks_linear(0, 0.171);
+    EXPECT_NEAR(c.back(), 0.2, 1e-15);
+    EXPECT_EQ(c.size(), 5u);
+    const std::vector<double> a = difr::axis_ticks_linear(0, 0.4);
+    ASSERT_EQ(a.size(), 5u);  // step 0.1
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], 0.1 * double(i), 1e-15);
+    const std::vector<double> t = difr::axis_ticks_linear(0.5, 1.0);
+    EXPECT_DOUBLE_EQ(t.front(), 0.5);
+    EXPECT_DOUBLE_EQ(t.back(), 1.0);
+    EXPECT_EQ(t.size(), 6u);  // step 0.1
+}
+
+}  // namespace
