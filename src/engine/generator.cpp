@@ -20,7 +20,34 @@ struct GenSlot {
     int32_t fed = 0;  // tokens of this sequence already in the cache
     bool busy = false;
     std::unique_ptr<NoiseStream> noise;
+    uint64_t bug_state = 0;  // SamplingBug's RNG (splitmix64), per sequence
 };
+
+uint64_t splitmix64_next(uint64_t &state) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// SamplingBug: with probability bug.rate, a token drawn uniformly among the bug.top largest logits (ties to
+// the lower id) other than `sampled`. The RNG draws twice per token whether or not the bug fires, so which
+// tokens are hit depends only on the seed, the sequence and the position.
+int32_t sampling_bug_apply(std::span<const float> row, int32_t sampled, const SamplingBug &bug,
+                           uint64_t &state, std::vector<int32_t> &order) {
+    const double u = double(splitmix64_next(state) >> 11) * 0x1.0p-53;
+    const uint64_t pick = splitmix64_next(state);
+    if (!(u < bug.rate)) return sampled;
+    const int32_t top = std::clamp<int32_t>(bug.top, 1, (int32_t)row.size());
+    order.resize(row.size());
+    for (size_t i = 0; i < row.size(); ++i) order[i] = (int32_t)i;
+    std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                      [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    order.resize(top);
+    order.erase(std::remove(order.begin(), order.end(), sampled), order.end());
+    if (order.empty()) return sampled;
+    return order[pick % order.size()];
+}
 
 }  // namespace
 
@@ -59,6 +86,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
     for (size_t i = 0; i < prompts.size(); ++i) pending.push_back(i);
     std::vector<int32_t> batch_slot;  // slot of each batch entry that carries logits, else -1
     MetricsScratch scratch;
+    std::vector<int32_t> bug_order;
     GenerateStats st;
 
     auto finish = [&](int32_t s_idx) {
@@ -77,6 +105,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 slots[k].fed = 0;
                 slots[k].busy = true;
                 slots[k].noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
+                slots[k].bug_state = options.bug.seed ^ (0xD1B54A32D192ED03ull * (slots[k].seq + 1));
                 pending.pop_front();
             }
             batch.n_tokens = 0;
@@ -107,8 +136,10 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 const float *row = llama_get_logits_ith(ctx, b);
                 slot.noise->seek(
                     batch.pos[b]);  // the position whose logits are sampled, as vLLM keys its noise
-                const int32_t token = sampling_sample(std::span<const float>(row, (size_t)n_vocab),
-                                                      options.sampling, slot.noise.get(), scratch);
+                const std::span<const float> logits(row, (size_t)n_vocab);
+                int32_t token = sampling_sample(logits, options.sampling, slot.noise.get(), scratch);
+                if (options.bug.rate > 0.0)
+                    token = sampling_bug_apply(logits, token, options.bug, slot.bug_state, bug_order);
                 gen.push_back(token);
                 ++st.generated_tokens;
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)
