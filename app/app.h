@@ -41,5 +41,6 @@ void register_verify(CLI::App &app);
 void register_models(CLI::App &app);
 void register_quantize(CLI::App &app);
 void register_table(CLI::App &app);
+void register_lab(CLI::App &app);
 
 }  // namespace difr::app
