@@ -42,5 +42,6 @@ void register_models(CLI::App &app);
 void register_quantize(CLI::App &app);
 void register_table(CLI::App &app);
 void register_analyze(CLI::App &app);
+void register_lab(CLI::App &app);
 
 }  // namespace difr::app

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "app.h"
-#include "difr/lab.h"
+#include "difr/lab_analysis.h"
 
 namespace difr::app {
 

@@ -8,64 +8,11 @@
 #include "app.h"
 #include "difr/error.h"
 #include "difr/generator.h"
+#include "difr/prompts.h"
 #include "difr/results.h"
 #include "difr/verify.h"
 
 namespace difr::app {
-
-namespace {
-
-using json = nlohmann::json;
-
-std::vector<ChatMessage> messages_from_json(const json &v, const std::string &where) {
-    const json *list = &v;
-    if (v.is_object()) {
-        if (v.contains("prompt") && v["prompt"].is_string())
-            return {{"user", v["prompt"].get<std::string>()}};
-        if (v.contains("messages"))
-            list = &v["messages"];
-        else if (v.contains("conversation"))
-            list = &v["conversation"];
-        else
-            throw InputError(where +
-                             ": expected {\"messages\": [...]}, {\"prompt\": \"...\"} or a message list");
-    }
-    if (!list->is_array() || list->empty())
-        throw InputError(where + ": the conversation must be a non-empty list");
-    std::vector<ChatMessage> out;
-    for (size_t i = 0; i < list->size(); ++i) {
-        const json &m = (*list)[i];
-        if (!m.is_object() || !m.contains("role") || !m.contains("content") || !m["role"].is_string() ||
-            !m["content"].is_string())
-            throw InputError(where + ", message " + std::to_string(i) +
-                             ": needs string fields role and content");
-        out.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
-    }
-    return out;
-}
-
-std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw InputError("cannot read prompts file '" + path + "'");
-    std::vector<std::vector<ChatMessage>> out;
-    std::string line;
-    for (size_t n = 1; std::getline(in, line); ++n) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const std::string where = path + ":" + std::to_string(n);
-        json v;
-        try {
-            v = json::parse(line);
-        } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
-                             e.what());
-        }
-        out.push_back(messages_from_json(v, where));
-    }
-    if (out.empty()) throw InputError("prompts file '" + path + "' holds no conversation");
-    return out;
-}
-
-}  // namespace
 
 void register_generate(CLI::App &app) {
     struct Opts {

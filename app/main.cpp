@@ -4,6 +4,7 @@
 
 #include "app.h"
 #include "difr/error.h"
+#include "difr/provenance.h"
 #include "difr/results.h"
 
 #include <nlohmann/json.hpp>
@@ -64,20 +65,7 @@ std::string model_resolve(const std::string &name_or_path) {
 
 std::string provenance_json(const Model &model, const EngineSettings &settings,
                             const SamplingOptions &sampling) {
-    nlohmann::ordered_json j;
-    j["difr_version"] = "0.1.0";
-    j["model"] = model.path();
-    j["model_sha256"] = file_sha256(model.path());
-    j["model_description"] = model.description();
-    j["n_vocab"] = model.n_vocab();
-    j["sampling"] = {{"temperature", sampling.params.temperature},
-                     {"top_k", sampling.params.top_k},
-                     {"top_p", sampling.params.top_p},
-                     {"seed", sampling.params.seed}};
-    if (sampling.params.min_p > 0.0f) j["sampling"]["min_p"] = sampling.params.min_p;
-    j["noise"] = sampling.noise;
-    j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
-    return j.dump();
+    return difr::provenance_json(model, settings, sampling.params, sampling.noise);
 }
 
 }  // namespace difr::app
@@ -93,6 +81,7 @@ int main(int argc, char **argv) {
     difr::app::register_quantize(app);
     difr::app::register_table(app);
     difr::app::register_analyze(app);
+    difr::app::register_lab(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

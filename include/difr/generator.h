@@ -13,11 +13,22 @@
 
 namespace difr {
 
+// A deliberately faulty sampler, for the detection lab (like DiFR's BuggyLogitsProcessor): on a fraction
+// `rate` of the tokens, chosen by its own RNG (seeded per sequence from `seed` and the prompt's index,
+// independent of the sampling noise and of the batch), the sampled token is replaced by one drawn uniformly
+// among the `top` largest logits other than the sampled token itself, so a bug always changes the token.
+struct SamplingBug {
+    double rate = 0.0;  // 0: off
+    int32_t top = 20;
+    uint64_t seed = 0;
+};
+
 struct GenerateOptions {
     SamplingParams sampling;
     NoiseProfile noise = NoiseProfile::vllm;
     int32_t max_tokens = 128;
     bool stop_at_eog = true;  // the end-of-generation token is kept in the output, as vLLM returns it
+    SamplingBug bug;
 };
 
 struct GenerateStats {

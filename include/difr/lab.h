@@ -1,48 +1,77 @@
-// The detection lab's analysis (issue 4): reads a lab directory written by `difr lab` (lab.json and, per
-// configuration and pass, the verifier's tokens.jsonl), runs both detection methods of difr/detect.h on every
-// pass, and writes results.json, results.md and a self-contained report.html.
-//
-// LABDIR/lab.json: {"lab": name, "reference": {...}, "claimed": {...}, "n_prompts": N, "max_tokens": M,
-//   "configs": [{"name": "q4_0", "role": "deviation" | "honest", "description": "...",
-//                "passes": {"t1": "runs/q4_0-t1", "t0": "runs/q4_0-t0"}}, ...]}
-// Pass directories are relative to LABDIR; a configuration may lack a pass.
+// The detection lab (docs/lab.md): a reference model, a prompt set, the sampling a provider claims, and
+// provider configurations (honest variations that must be accepted, deviations that must be caught), each
+// generated for real by the engine and verified against the reference. This header is the runner; the
+// statistics over its output directory are `difr analyze`.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "difr/detect.h"
+#include "difr/generator.h"
+#include "difr/model.h"
+#include "difr/sampling.h"
 
 namespace difr {
 
+enum class LabRole { honest, deviation };
+
+// One provider configuration: what differs from the reference run and the claim.
 struct LabConfig {
-    std::string name, role, description;
+    std::string name;  // [A-Za-z0-9_.-]+, unique; names the run directories
+    std::string kind;  // reference, engine, quantize, kv_cache, temperature, top_p, seed, sampling_bug,
+                       // system_prompt, model, prefill
+    LabRole role = LabRole::deviation;
+    std::string description;
+
+    std::string quantize;     // quantize, prefill: the reference requantised to this type generates
+    std::string model;        // model: another model (name or path) generates; its text is re-tokenised
+    EngineSettings settings;  // the provider's engine settings (engine, kv_cache change them)
+    std::optional<float> temperature, top_p;  // temperature, top_p: what the provider really uses at t1
+    std::optional<uint64_t> seed;             // seed: the provider's real seed at t1
+    SamplingBug bug;                          // sampling_bug
+    std::string system_prompt;  // system_prompt: rendered by the provider, absent from the claim
+    bool greedy_pass = true;    // false where greedy decoding ignores what differs (temperature, top-p, seed)
 };
 
-struct LabPass {
-    std::string name;                  // "t1", "t0", ...
-    std::vector<std::string> configs;  // configurations that have this pass, in lab.json order
-    PassResult result;                 // result.configs in the same order
-};
-
-struct LabAnalysis {
-    std::string lab;
-    std::string lab_json;  // lab.json as read, embedded in results.json
+struct LabSpec {
+    std::string path;  // the lab file, for messages
+    std::string name;
+    std::string reference;  // model name or path, resolved by LabEnvironment::model_resolve
+    std::string prompts;    // JSONL prompt file, resolved against the lab file's directory
+    int32_t n_prompts = 100;
+    int32_t max_tokens = 200;
+    SamplingParams claimed;  // the t1 claim; the t0 claim is greedy
+    std::string noise = "vllm";
+    EngineSettings settings;  // the verifier's (and the honest provider's) engine settings
     std::vector<LabConfig> configs;
-    std::vector<LabPass> passes;  // in order of first appearance in lab.json
-    DetectOptions options;
 };
 
-// Reads LABDIR and analyses every pass. Throws InputError naming the file (and line) of bad input: a missing
-// lab.json, a pass directory without tokens.jsonl, a malformed line, a pass without honest tokens.
-LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options = {});
+// Reads a lab file (TOML, docs/lab.md). Throws InputError naming the file, the key (e.g. `configs[3].kind`)
+// and what is wrong: a syntax error with its line, an unknown key or kind, a missing or mistyped field.
+LabSpec lab_spec_read(const std::string &path);
 
-std::string lab_results_json(const LabAnalysis &a);
-std::string lab_results_markdown(const LabAnalysis &a);
-std::string lab_report_html(const LabAnalysis &a);
+// The two passes: t1 (the claimed sampling) and t0 (greedy).
+SamplingParams lab_claimed(const LabSpec &spec, const std::string &pass);
 
-// lab_analyze, then writes LABDIR/results.json, results.md and report.html; returns the markdown.
-// This is what `difr analyze` runs and what `difr lab` calls when its runs are done.
-std::string lab_analyze_write(const std::string &labdir, const DetectOptions &options = {});
+// Where models come from, supplied by the caller (the app knows the model cache).
+struct LabEnvironment {
+    std::function<std::string(const std::string &)> model_resolve;  // name or path -> file
+    std::string derived_dir;  // requantised models are cached here as <reference stem>-<type>.gguf
+    std::function<void(const std::string &)> log;  // progress lines
+};
+
+struct LabRunStats {
+    int32_t configs_run = 0;      // configurations that generated or verified something in this call
+    int32_t configs_resumed = 0;  // configurations whose run directories were already complete
+};
+
+// Runs every configuration of `spec` into `out_dir` (the layout of docs/lab.md): runs/<name>-<pass>/ with
+// outputs.json (+ .meta.json), tokens.jsonl and summary.json, and lab.json rewritten after each finished
+// configuration. Complete run directories are kept and not redone. Throws InputError when out_dir holds a
+// lab.json of another lab (other reference, prompts, n_prompts, max_tokens or claim).
+LabRunStats lab_run(const LabSpec &spec, const std::string &out_dir, const LabEnvironment &env);
 
 }  // namespace difr

@@ -24,7 +24,34 @@ struct GenSlot {
     bool busy = false;
     std::unique_ptr<NoiseStream> noise;   // Gumbel profiles, T > 0
     std::unique_ptr<LlamaCppRng> draws;   // the llama.cpp profile, T > 0: one draw per sampled token
+    uint64_t bug_state = 0;              // SamplingBug's RNG (splitmix64), per sequence
 };
+
+uint64_t splitmix64_next(uint64_t &state) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+// SamplingBug: with probability bug.rate, a token drawn uniformly among the bug.top largest logits (ties to
+// the lower id) other than `sampled`. The RNG draws twice per token whether or not the bug fires, so which
+// tokens are hit depends only on the seed, the sequence and the position.
+int32_t sampling_bug_apply(std::span<const float> row, int32_t sampled, const SamplingBug &bug,
+                           uint64_t &state, std::vector<int32_t> &order) {
+    const double u = double(splitmix64_next(state) >> 11) * 0x1.0p-53;
+    const uint64_t pick = splitmix64_next(state);
+    if (!(u < bug.rate)) return sampled;
+    const int32_t top = std::clamp<int32_t>(bug.top, 1, (int32_t)row.size());
+    order.resize(row.size());
+    for (size_t i = 0; i < row.size(); ++i) order[i] = (int32_t)i;
+    std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                      [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
+    order.resize(top);
+    order.erase(std::remove(order.begin(), order.end(), sampled), order.end());
+    if (order.empty()) return sampled;
+    return order[pick % order.size()];
+}
 
 }  // namespace
 
@@ -65,6 +92,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
     for (size_t i = 0; i < prompts.size(); ++i) pending.push_back(i);
     std::vector<int32_t> batch_slot;  // slot of each batch entry that carries logits, else -1
     MetricsScratch scratch;
+    std::vector<int32_t> bug_order;
     GenerateStats st;
     const bool greedy = sampling_is_greedy(options.sampling);
     const bool inverse_cdf = !greedy && options.noise == NoiseProfile::llama_cpp;
@@ -93,6 +121,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                     slots[k].draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
                 else if (!greedy)
                     slots[k].noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
+                slots[k].bug_state = options.bug.seed ^ (0xD1B54A32D192ED03ull * (slots[k].seq + 1));
                 pending.pop_front();
             }
             batch.n_tokens = 0;
@@ -130,6 +159,8 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                     if (slot.noise) slot.noise->seek(batch.pos[b]);
                     token = sampling_sample(row, options.sampling, slot.noise.get(), scratch);
                 }
+                if (options.bug.rate > 0.0)
+                    token = sampling_bug_apply(row, token, options.bug, slot.bug_state, bug_order);
                 gen.push_back(token);
                 ++st.generated_tokens;
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)

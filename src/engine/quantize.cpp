@@ -20,6 +20,7 @@ const std::pair<const char *, llama_ftype> kTypes[] = {
     {"Q5_K_M", LLAMA_FTYPE_MOSTLY_Q5_K_M}, {"Q4_0", LLAMA_FTYPE_MOSTLY_Q4_0},
     {"Q4_1", LLAMA_FTYPE_MOSTLY_Q4_1},     {"Q4_K_S", LLAMA_FTYPE_MOSTLY_Q4_K_S},
     {"Q4_K_M", LLAMA_FTYPE_MOSTLY_Q4_K_M}, {"Q3_K_S", LLAMA_FTYPE_MOSTLY_Q3_K_S},
+    {"Q3_K", LLAMA_FTYPE_MOSTLY_Q3_K_M},  // llama-quantize's alias
     {"Q3_K_M", LLAMA_FTYPE_MOSTLY_Q3_K_M}, {"Q3_K_L", LLAMA_FTYPE_MOSTLY_Q3_K_L},
     {"Q2_K", LLAMA_FTYPE_MOSTLY_Q2_K},     {"Q2_K_S", LLAMA_FTYPE_MOSTLY_Q2_K_S},
 };

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
-#include "difr/lab.h"
+#include "difr/lab_analysis.h"
 #include "difr/results.h"
 
 namespace difr {
@@ -24,7 +24,7 @@ std::string read_text(const std::string &path) {
 
 // One config's pass: tokens of even sequences go to training, odd ones are held out (design in
 // docs/statistics.md: a sequence never straddles the split, so correlated neighbours do not leak).
-ConfigTokens read_tokens(const std::string &path, const LabConfig &config) {
+ConfigTokens read_tokens(const std::string &path, const LabConfigInfo &config) {
     std::ifstream in(path);
     if (!in)
         throw InputError("cannot read '" + path +
@@ -100,7 +100,7 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         const std::string where = lab_path + ": configs[" + std::to_string(i) + "]";
         const ojson &c = configs[i];
         if (!c.is_object()) throw InputError(where + " must be an object");
-        LabConfig lc;
+        LabConfigInfo lc;
         const ojson &name = require(c, "name", where), &role = require(c, "role", where);
         if (!name.is_string() || !role.is_string())
             throw InputError(where + ": 'name' and 'role' must be strings");

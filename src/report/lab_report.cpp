@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "difr/lab.h"
+#include "difr/lab_analysis.h"
 #include "difr/svg.h"
 
 namespace difr {
@@ -78,7 +78,7 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
     for (const LabPass &p : a.passes)
         for (const char *m : {"accepted", "max FPR", "SPRT", "unseen"})
             honest.header.push_back(p.name + ": " + m);
-    for (const LabConfig &c : a.configs) {
+    for (const LabConfigInfo &c : a.configs) {
         std::vector<std::string> row = {c.name};
         for (const LabPass &p : a.passes) {
             const ConfigResult *r = find(p, c.name);

@@ -1,0 +1,121 @@
+// Lab files (docs/lab.md): what each configuration kind makes the provider do, the defaults, and the errors
+// that name the file and the key. The shipped labs must parse.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "difr/error.h"
+#include "difr/lab.h"
+
+namespace difr {
+namespace {
+
+std::string lab_write(const std::string &name, const std::string &configs) {
+    const std::string path = std::filesystem::temp_directory_path().string() + "/difr-lab-" + name + ".toml";
+    std::ofstream(path) << "reference = \"ref.gguf\"\nprompts = \"p.jsonl\"\n"
+                           "[claimed]\ntemperature = 1.0\ntop_k = 50\ntop_p = 0.95\nseed = 42\n"
+                        << configs;
+    return path;
+}
+
+std::string error_of(const std::string &path) {
+    try {
+        lab_spec_read(path);
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(LabFile, KindsSetRolesSettingsAndPasses) {
+    const std::string path = lab_write("kinds", R"(
+[[configs]]
+name = "reference"
+kind = "reference"
+[[configs]]
+name = "fa"
+kind = "engine"
+flash_attn = true
+threads = 3
+[[configs]]
+name = "kv"
+kind = "kv_cache"
+type = "Q4_0"
+[[configs]]
+name = "hot"
+kind = "temperature"
+value = 1.1
+[[configs]]
+name = "bug"
+kind = "sampling_bug"
+[[configs]]
+name = "sys"
+kind = "system_prompt"
+text = "Be brief."
+[[configs]]
+name = "pre"
+kind = "prefill"
+cheap = "Q3_K_S"
+)");
+    const LabSpec s = lab_spec_read(path);
+    EXPECT_EQ(s.name, "difr-lab-kinds");  // the file's stem when no name is given
+    EXPECT_EQ(s.n_prompts, 100);
+    EXPECT_EQ(s.max_tokens, 200);
+    EXPECT_EQ(s.prompts, (std::filesystem::temp_directory_path() / "p.jsonl").lexically_normal().string());
+    ASSERT_EQ(s.configs.size(), 7u);
+    const LabConfig &ref = s.configs[0], &fa = s.configs[1], &kv = s.configs[2], &hot = s.configs[3],
+                    &bug = s.configs[4], &sys = s.configs[5], &pre = s.configs[6];
+    EXPECT_EQ(ref.role, LabRole::honest);
+    EXPECT_EQ(ref.settings.to_json(), s.settings.to_json());
+    EXPECT_EQ(fa.role, LabRole::honest);
+    EXPECT_EQ(fa.settings.flash_attn, "on");
+    EXPECT_EQ(fa.settings.n_threads, 3);
+    EXPECT_EQ(kv.role, LabRole::deviation);
+    EXPECT_EQ(kv.settings.kv_type, "q4_0");
+    EXPECT_EQ(kv.settings.flash_attn, "on");  // llama.cpp needs it for a quantised V cache
+    EXPECT_TRUE(kv.greedy_pass);
+    EXPECT_FLOAT_EQ(*hot.temperature, 1.1f);
+    EXPECT_FALSE(hot.greedy_pass);  // greedy decoding ignores the temperature
+    EXPECT_DOUBLE_EQ(bug.bug.rate, 0.01);
+    EXPECT_EQ(bug.bug.top, 20);
+    EXPECT_TRUE(bug.greedy_pass);  // a bug changes greedy output too
+    EXPECT_EQ(sys.system_prompt, "Be brief.");
+    EXPECT_EQ(pre.quantize, "Q3_K_S");
+    EXPECT_EQ(lab_claimed(s, "t1").top_k, 50);
+    EXPECT_EQ(lab_claimed(s, "t0").temperature, 0.0f);
+}
+
+TEST(LabFile, ErrorsNameTheFileAndTheKey) {
+    std::string e = error_of(lab_write("engine-noop", "[[configs]]\nname = \"x\"\nkind = \"engine\"\n"));
+    EXPECT_NE(e.find("difr-lab-engine-noop.toml: key 'configs[0].kind': an engine configuration must change"),
+              std::string::npos)
+        << e;
+    e = error_of(lab_write("rate", "[[configs]]\nname = \"x\"\nkind = \"sampling_bug\"\nrate = 2.0\n"));
+    EXPECT_NE(e.find("key 'configs[0].rate': must be in (0, 1]"), std::string::npos) << e;
+    e = error_of(lab_write("badname", "[[configs]]\nname = \"a/b\"\nkind = \"reference\"\n"));
+    EXPECT_NE(e.find("key 'configs[0].name': 'a/b' may only hold"), std::string::npos) << e;
+    e = error_of(lab_write("noconfigs", ""));
+    EXPECT_NE(e.find("key 'configs': missing (required)"), std::string::npos) << e;
+    e = error_of(
+        lab_write("noise", "noise = \"gaussian\"\n[[configs]]\nname = \"r\"\nkind = \"reference\"\n"));
+    EXPECT_NE(e.find("key 'claimed.noise': unknown key"), std::string::npos) << e;  // inside [claimed]
+}
+
+TEST(LabFile, ShippedLabsParse) {
+    for (const char *name : {"default", "ci"}) {
+        const LabSpec s = lab_spec_read(std::string(DIFR_SOURCE_DIR) + "/data/lab/" + name + ".toml");
+        EXPECT_FALSE(s.configs.empty()) << name;
+        EXPECT_EQ(s.configs[0].name, "reference") << name;
+    }
+    const LabSpec d = lab_spec_read(std::string(DIFR_SOURCE_DIR) + "/data/lab/default.toml");
+    EXPECT_EQ(d.n_prompts, 100);  // the issue's full lab
+    EXPECT_EQ(d.max_tokens, 200);
+    EXPECT_EQ(d.configs.size(), 21u);
+}
+
+}  // namespace
+}  // namespace difr
