@@ -41,5 +41,8 @@ void register_verify(CLI::App &app);
 void register_models(CLI::App &app);
 void register_quantize(CLI::App &app);
 void register_table(CLI::App &app);
+void register_serve(CLI::App &app);
+void register_registry(CLI::App &app);
+void register_prompts(CLI::App &app);
 
 }  // namespace difr::app
