@@ -8,8 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv
               nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
-              libgtest-dev libgmock-dev libbenchmark-dev time
-              libcpp-httplib-dev)
+              libgtest-dev libgmock-dev libbenchmark-dev time)
 
 install_debian_packages() {
     local missing=()

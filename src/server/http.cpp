@@ -1,6 +1,7 @@
 // difr serve's HTTP side: cpp-httplib routes in front of ReferenceService, one log line per request, and a
-// clean stop on SIGINT/SIGTERM. The only file of difr that runs an HTTP server.
-#include <httplib.h>
+// clean stop on SIGINT/SIGTERM. The only file of difr that runs an HTTP server. cpp-httplib is the copy
+// llama.cpp vendors (see CMakeLists.txt for why not Debian's).
+#include <cpp-httplib/httplib.h>
 #include <pthread.h>
 #include <signal.h>
 
