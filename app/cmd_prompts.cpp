@@ -17,7 +17,8 @@ void register_prompts(CLI::App &app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
-        "prompts", "build a prompt set (JSONL of {\"messages\": [...]}) from ShareGPT/LMSYS/WildChat conversations");
+        "prompts",
+        "build a prompt set (JSONL of {\"messages\": [...]}) from ShareGPT/LMSYS/WildChat conversations");
     add_engine_options(*cmd, o->engine);
     cmd->add_option("-i,--input", o->input, "conversations: JSONL or a JSON array")->required();
     cmd->add_option("-o,--out", o->out, "output JSONL, one {\"messages\": [...]} per line")->required();
@@ -35,7 +36,8 @@ void register_prompts(CLI::App &app) {
         auto model = Model::load(model_resolve(o->engine.model), o->engine.settings);
         PromptSetStats stats;
         const auto convs = prompt_set_build(
-            records, o->set, [&](const std::vector<ChatMessage> &m) { return model->chat_tokenize(m); }, stats);
+            records, o->set, [&](const std::vector<ChatMessage> &m) { return model->chat_tokenize(m); },
+            stats);
         prompt_set_write(o->out, convs);
         std::fprintf(stderr, "difr prompts: %s\n", stats.describe().c_str());
         std::printf("%zu prompts -> %s\n", convs.size(), o->out.c_str());

@@ -13,11 +13,13 @@ void register_registry(CLI::App &app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
-        "registry", "print the model registry (HF name -> Fireworks, OpenRouter, GGUF names), or look one up");
+        "registry",
+        "print the model registry (HF name -> Fireworks, OpenRouter, GGUF names), or look one up");
     cmd->add_option("hf_name", o->hf_name, "HuggingFace model name to look up (with --kind)");
     cmd->add_option("--kind", o->kind, "provider kind for the lookup: fireworks, openrouter, gguf, ...");
     cmd->add_option("--registry", o->file, "registry file overriding the built-in one (also $DIFR_REGISTRY)");
-    cmd->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}))
+    cmd->add_option("--format", o->format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}))
         ->capture_default_str();
     cmd->callback([o] {
         const Registry r = registry_load(o->file);

@@ -26,10 +26,12 @@ void register_serve(CLI::App &app) {
         ->capture_default_str()
         ->check(CLI::Range(0, 65535));
     cmd->add_option("--served-model-name", o->name, "name in /v1/models and responses (default: file stem)");
-    cmd->add_option("--max-top-logprobs", o->max_top_logprobs, "largest top_logprobs / prompt_logprobs accepted")
+    cmd->add_option("--max-top-logprobs", o->max_top_logprobs,
+                    "largest top_logprobs / prompt_logprobs accepted")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
-    cmd->add_option("--ready-file", o->ready_file, "write the port here once listening (for scripts and tests)");
+    cmd->add_option("--ready-file", o->ready_file,
+                    "write the port here once listening (for scripts and tests)");
     cmd->callback([o] {
         const std::string path = model_resolve(o->engine.model);
         auto model = Model::load(path, o->engine.settings);

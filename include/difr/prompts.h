@@ -1,6 +1,6 @@
 // Prompt sets for audits, built like token-difr's construct_prompts from conversation datasets in
-// ShareGPT, LMSYS-Chat or WildChat shape. Output: JSONL of {"messages": [...]}, what `difr generate --prompts`
-// reads. See docs/prompts.md.
+// ShareGPT, LMSYS-Chat or WildChat shape. Output: JSONL of {"messages": [...]}, what `difr generate
+// --prompts` reads. See docs/prompts.md.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +22,8 @@ struct PromptRecord {
 
 // Reads JSONL (one record per line) or a JSON array of records. Shapes accepted per record:
 //   ShareGPT  {"conversations": [{"from": "human"|"gpt"|"system", "value": "..."}]}
-//   LMSYS / WildChat  {"conversation": [{"role": "user"|"assistant", "content": "..."}], "language": "English"}
-//   difr  {"messages": [{"role", "content"}]}
+//   LMSYS / WildChat  {"conversation": [{"role": "user"|"assistant", "content": "..."}], "language":
+//   "English"} difr  {"messages": [{"role", "content"}]}
 // Throws InputError naming the file and line (or entry) for malformed JSON or a record of none of these
 // shapes (missing list, a message without its role/text fields, a non-string role or text). A null text
 // reads as an empty turn (filtered later, not an error).

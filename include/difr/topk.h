@@ -33,7 +33,7 @@ TokenMetrics token_metrics_from_topk(std::span<const TopkEntry> row, int32_t cla
 
 // What a server returns for one position: the k most likely tokens and the claimed (actual) token.
 struct TopkLogprobs {
-    std::vector<TopkEntry> top;   // descending logprob, lower id first on ties; min(k, V) entries
+    std::vector<TopkEntry> top;    // descending logprob, lower id first on ties; min(k, V) entries
     float claimed_logprob = 0.0f;  // log_softmax(l)[claimed]
     int32_t claimed_rank = 0;      // 1 + #{i : l_i > l_claimed} (vLLM's 1-based rank)
 };

@@ -41,8 +41,9 @@ PromptRecord record_parse(const json &v, const std::string &where) {
             break;
         }
     if (!list_key)
-        throw InputError(where + ": no conversation: expected \"conversations\" (ShareGPT), \"conversation\" "
-                                 "(LMSYS, WildChat) or \"messages\"");
+        throw InputError(where +
+                         ": no conversation: expected \"conversations\" (ShareGPT), \"conversation\" "
+                         "(LMSYS, WildChat) or \"messages\"");
     const json &list = v[list_key];
     if (!list.is_array()) throw InputError(where + ": \"" + list_key + "\" must be a list of messages");
     PromptRecord rec;
@@ -63,8 +64,8 @@ PromptRecord record_parse(const json &v, const std::string &where) {
             throw InputError(at + ": needs a string \"" + role_key + "\"");
         if (!m.contains(text_key) || !(m[text_key].is_string() || m[text_key].is_null()))
             throw InputError(at + ": needs \"" + text_key + "\", a string");
-        rec.messages.push_back(
-            {role_map(m[role_key].get<std::string>()), m[text_key].is_null() ? "" : m[text_key].get<std::string>()});
+        rec.messages.push_back({role_map(m[role_key].get<std::string>()),
+                                m[text_key].is_null() ? "" : m[text_key].get<std::string>()});
     }
     return rec;
 }
@@ -102,7 +103,8 @@ std::vector<PromptRecord> prompt_records_read(const std::string &path) {
         try {
             doc = json::parse(text);
         } catch (const json::parse_error &e) {
-            throw InputError(path + ": malformed JSON at " + position_describe(text, e.byte) + ": " + e.what());
+            throw InputError(path + ": malformed JSON at " + position_describe(text, e.byte) + ": " +
+                             e.what());
         }
         for (size_t i = 0; i < doc.size(); ++i)
             out.push_back(record_parse(doc[i], path + ": entry " + std::to_string(i)));
@@ -117,7 +119,8 @@ std::vector<PromptRecord> prompt_records_read(const std::string &path) {
         try {
             v = json::parse(line);
         } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " + e.what());
+            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
+                             e.what());
         }
         out.push_back(record_parse(v, where));
     }
@@ -203,8 +206,8 @@ void prompt_set_write(const std::string &path, const std::vector<std::vector<Cha
             nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
             for (const ChatMessage &m : conv) msgs.push_back({{"role", m.role}, {"content", m.content}});
             // Invalid UTF-8 in a dataset becomes U+FFFD rather than aborting the whole set.
-            f << nlohmann::ordered_json{{"messages", msgs}}.dump(-1, ' ', false,
-                                                                 nlohmann::ordered_json::error_handler_t::replace)
+            f << nlohmann::ordered_json{{"messages", msgs}}.dump(
+                     -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
               << "\n";
         }
         f.flush();

@@ -23,8 +23,8 @@ void row_check(std::span<const TopkEntry> row, int32_t claimed, int32_t n_vocab)
                                     " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
     for (size_t r = 0; r < row.size(); ++r) {
         const TopkEntry &e = row[r];
-        const std::string where = "top-k entry " + std::to_string(r) + " (token id " +
-                                  std::to_string(e.token_id) + ")";
+        const std::string where =
+            "top-k entry " + std::to_string(r) + " (token id " + std::to_string(e.token_id) + ")";
         if (e.token_id < 0 || e.token_id >= n_vocab)
             throw std::invalid_argument(where + ": id outside the vocabulary [0, " + std::to_string(n_vocab) +
                                         ")");

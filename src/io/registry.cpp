@@ -37,7 +37,8 @@ void Registry::merge_file(const std::string &path) {
         throw InputError(path + ": malformed JSON: " + e.what());
     }
     if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array())
-        throw InputError(path + ": expected {\"models\": [{\"hf\": \"org/Name\", \"fireworks\": \"...\", ...}]}");
+        throw InputError(path +
+                         ": expected {\"models\": [{\"hf\": \"org/Name\", \"fireworks\": \"...\", ...}]}");
     std::set<std::string> seen;
     const nlohmann::json &models = doc["models"];
     for (size_t i = 0; i < models.size(); ++i) {
@@ -57,7 +58,8 @@ void Registry::merge_file(const std::string &path) {
         for (const auto &[kind, name] : m.items()) {
             if (kind == "hf") continue;
             if (!name.is_string() || name.get<std::string>().empty())
-                throw InputError(where + "." + kind + ": expected a provider model name (a non-empty string)");
+                throw InputError(where + "." + kind +
+                                 ": expected a provider model name (a non-empty string)");
             it->names[kind] = name.get<std::string>();
         }
         it->source = path;
@@ -83,9 +85,8 @@ std::string Registry::lookup(const std::string &hf_name, const std::string &kind
                                    [&](const RegistryEntry &e) { return e.hf_name == hf_name; });
     std::string msg = "no " + kind + " name for '" + hf_name + "' in the model registry (" +
                       (files.empty() ? std::string("no files read") : files) + ")" +
-                      (known ? "" : "; the model is not listed at all") +
-                      ". Add {\"hf\": \"" + hf_name + "\", \"" + kind +
-                      "\": \"...\"} to a file given with --registry or $DIFR_REGISTRY";
+                      (known ? "" : "; the model is not listed at all") + ". Add {\"hf\": \"" + hf_name +
+                      "\", \"" + kind + "\": \"...\"} to a file given with --registry or $DIFR_REGISTRY";
     if (kind == kRegistryFireworks) msg += " (token-difr's guess: " + registry_guess_fireworks(hf_name) + ")";
     throw InputError(msg);
 }

@@ -7,8 +7,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <exception>
 #include <cstdio>
+#include <exception>
 #include <thread>
 
 #include "difr/error.h"
@@ -33,9 +33,12 @@ void reply(httplib::Response &res, const HttpReply &r) {
 
 const char *error_type(int status) {
     switch (status) {
-        case 404: return "not_found_error";
-        case 413: return "invalid_request_error";
-        default: return status >= 500 ? "server_error" : "invalid_request_error";
+        case 404:
+            return "not_found_error";
+        case 413:
+            return "invalid_request_error";
+        default:
+            return status >= 500 ? "server_error" : "invalid_request_error";
     }
 }
 
@@ -61,25 +64,27 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
     svr.Post("/v1/completions", [&](const httplib::Request &req, httplib::Response &res) {
         reply(res, service.completions(req.body));
     });
-    svr.Get("/v1/models", [&](const httplib::Request &, httplib::Response &res) { reply(res, service.models()); });
-    svr.Get("/health", [&](const httplib::Request &, httplib::Response &res) { reply(res, service.health()); });
+    svr.Get("/v1/models",
+            [&](const httplib::Request &, httplib::Response &res) { reply(res, service.models()); });
+    svr.Get("/health",
+            [&](const httplib::Request &, httplib::Response &res) { reply(res, service.health()); });
     // Unknown routes, wrong methods and oversized bodies reach here with an empty body: give them an
     // OpenAI-style error too. Replies the service wrote keep theirs.
-    svr.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request &req,
-                                                                  httplib::Response &res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        std::string message;
-        if (res.status == 413)
-            message = "the request body is too large";
-        else if (res.status == 404 || res.status == 405)
-            message = "no route for " + req.method + " " + req.path +
-                      " (difr serve has POST /v1/completions, GET /v1/models, GET /health)";
-        else
-            message = "HTTP " + std::to_string(res.status);
-        res.set_content(http_error_body(message, error_type(res.status), ""), kJson);
-        t_note = message;
-        return httplib::Server::HandlerResponse::Handled;
-    }));
+    svr.set_error_handler(
+        httplib::Server::HandlerWithResponse([](const httplib::Request &req, httplib::Response &res) {
+            if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+            std::string message;
+            if (res.status == 413)
+                message = "the request body is too large";
+            else if (res.status == 404 || res.status == 405)
+                message = "no route for " + req.method + " " + req.path +
+                          " (difr serve has POST /v1/completions, GET /v1/models, GET /health)";
+            else
+                message = "HTTP " + std::to_string(res.status);
+            res.set_content(http_error_body(message, error_type(res.status), ""), kJson);
+            t_note = message;
+            return httplib::Server::HandlerResponse::Handled;
+        }));
     svr.set_exception_handler([](const httplib::Request &, httplib::Response &res, std::exception_ptr ep) {
         std::string what = "unknown error";
         try {

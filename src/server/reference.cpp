@@ -31,8 +31,8 @@ struct RequestError {
 struct CompletionRequest {
     std::vector<int32_t> prompt;
     bool echo = false;
-    bool logprobs = false;       // Fireworks/OpenAI "content" rows wanted
-    int32_t top_logprobs = 0;    // entries per content row
+    bool logprobs = false;         // Fireworks/OpenAI "content" rows wanted
+    int32_t top_logprobs = 0;      // entries per content row
     int32_t prompt_logprobs = -1;  // vLLM; < 0: not asked for
 };
 
@@ -44,12 +44,12 @@ int32_t int_field(const json &req, const char *name, int32_t lo, int32_t hi) {
     const json &v = req.at(name);
     if (!v.is_number_integer())
         throw RequestError{400, std::string(name) + ": expected an integer, got " + type_name(v), name};
-    const int64_t x = v.is_number_unsigned() ? (int64_t)std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX)
-                                             : v.get<int64_t>();
+    const int64_t x =
+        v.is_number_unsigned() ? (int64_t)std::min<uint64_t>(v.get<uint64_t>(), INT64_MAX) : v.get<int64_t>();
     if (x < lo || x > hi)
         throw RequestError{400,
-                           std::string(name) + ": " + std::to_string(x) + " is outside [" + std::to_string(lo) +
-                               ", " + std::to_string(hi) + "]",
+                           std::string(name) + ": " + std::to_string(x) + " is outside [" +
+                               std::to_string(lo) + ", " + std::to_string(hi) + "]",
                            name};
     return (int32_t)x;
 }
@@ -73,11 +73,14 @@ CompletionRequest request_parse(const std::string &body, int32_t n_vocab, int32_
     CompletionRequest r;
     if (req.contains("model") && !req["model"].is_string())
         throw RequestError{400, "model: expected a string, got " + type_name(req["model"]), "model"};
-    if (!req.contains("prompt")) throw RequestError{400, "prompt: required (an array of token ids)", "prompt"};
+    if (!req.contains("prompt"))
+        throw RequestError{400, "prompt: required (an array of token ids)", "prompt"};
     const json &p = req["prompt"];
     if (p.is_string())
-        throw RequestError{400, "prompt: this reference takes token ids (an array of integers), not text", "prompt"};
-    if (!p.is_array()) throw RequestError{400, "prompt: expected an array of token ids, got " + type_name(p), "prompt"};
+        throw RequestError{400, "prompt: this reference takes token ids (an array of integers), not text",
+                           "prompt"};
+    if (!p.is_array())
+        throw RequestError{400, "prompt: expected an array of token ids, got " + type_name(p), "prompt"};
     if (p.empty()) throw RequestError{400, "prompt: empty; give at least one token id", "prompt"};
     if ((int64_t)p.size() > n_ctx)
         throw RequestError{400,
@@ -100,8 +103,10 @@ CompletionRequest request_parse(const std::string &body, int32_t n_vocab, int32_
                                "prompt"};
         r.prompt.push_back((int32_t)id);
     }
-    if (req.contains("max_tokens") && !req["max_tokens"].is_null() && int_field(req, "max_tokens", 0, 1 << 30) != 1)
-        throw RequestError{400, "max_tokens: this reference generates exactly one token; send 1", "max_tokens"};
+    if (req.contains("max_tokens") && !req["max_tokens"].is_null() &&
+        int_field(req, "max_tokens", 0, 1 << 30) != 1)
+        throw RequestError{400, "max_tokens: this reference generates exactly one token; send 1",
+                           "max_tokens"};
     if (req.contains("n") && !req["n"].is_null() && int_field(req, "n", 1, 1 << 30) != 1)
         throw RequestError{400, "n: only 1 completion per request", "n"};
     if (req.contains("stream") && !req["stream"].is_null() && bool_field(req, "stream"))
@@ -118,8 +123,7 @@ CompletionRequest request_parse(const std::string &body, int32_t n_vocab, int32_
     }
     if (req.contains("top_logprobs") && !req["top_logprobs"].is_null()) {
         r.top_logprobs = int_field(req, "top_logprobs", 0, max_top);
-        if (!r.logprobs)
-            throw RequestError{400, "top_logprobs: needs \"logprobs\": true", "top_logprobs"};
+        if (!r.logprobs) throw RequestError{400, "top_logprobs: needs \"logprobs\": true", "top_logprobs"};
     }
     if (req.contains("prompt_logprobs") && !req["prompt_logprobs"].is_null())
         r.prompt_logprobs = int_field(req, "prompt_logprobs", 0, max_top);
@@ -147,8 +151,8 @@ std::string http_error_body(const std::string &message, const std::string &type,
     return out.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
-ReferenceService::ReferenceService(const Model &model, const EngineSettings &settings, std::string served_name,
-                                   int32_t max_top_logprobs)
+ReferenceService::ReferenceService(const Model &model, const EngineSettings &settings,
+                                   std::string served_name, int32_t max_top_logprobs)
     : model_(model),
       name_(std::move(served_name)),
       max_top_logprobs_(max_top_logprobs),
@@ -181,13 +185,15 @@ HttpReply ReferenceService::completions(const std::string &body) {
     std::vector<TopkLogprobs> rows((size_t)n);  // rows[j]: the distribution of position j + 1
     try {
         std::lock_guard<std::mutex> lock(engine_mutex_);
-        scorer_->score(std::span<const TokenSequence>(&seq, 1), [&](size_t, int32_t j, std::span<const float> l) {
-            topk_logprobs_from_logits(l, k, j + 1 < n ? req.prompt[(size_t)j + 1] : -1, rows[(size_t)j]);
-        });
+        scorer_->score(
+            std::span<const TokenSequence>(&seq, 1), [&](size_t, int32_t j, std::span<const float> l) {
+                topk_logprobs_from_logits(l, k, j + 1 < n ? req.prompt[(size_t)j + 1] : -1, rows[(size_t)j]);
+            });
     } catch (const InputError &e) {  // the checks above should have caught it first
         return {400, http_error_body(e.what(), "invalid_request_error", "prompt"), e.what()};
     } catch (const std::exception &e) {
-        return {500, http_error_body(std::string("scoring failed: ") + e.what(), "server_error", ""), e.what()};
+        return {500, http_error_body(std::string("scoring failed: ") + e.what(), "server_error", ""),
+                e.what()};
     }
     const TopkLogprobs &last = rows.back();
     const TopkEntry generated = last.top.front();
@@ -196,7 +202,9 @@ HttpReply ReferenceService::completions(const std::string &body) {
         ojson list = ojson::array();
         for (int32_t r = 0; r < count && r < (int32_t)row.top.size(); ++r) {
             const TopkEntry &e = row.top[(size_t)r];
-            list.push_back({{"token", pieces_[(size_t)e.token_id]}, {"token_id", e.token_id}, {"logprob", num(e.logprob)}});
+            list.push_back({{"token", pieces_[(size_t)e.token_id]},
+                            {"token_id", e.token_id},
+                            {"logprob", num(e.logprob)}});
         }
         return list;
     };
@@ -269,7 +277,10 @@ HttpReply ReferenceService::completions(const std::string &body) {
 }
 
 HttpReply ReferenceService::models() const {
-    ojson m = {{"id", name_}, {"object", "model"}, {"created", 0}, {"owned_by", "difr"},
+    ojson m = {{"id", name_},
+               {"object", "model"},
+               {"created", 0},
+               {"owned_by", "difr"},
                {"max_model_len", n_ctx_limit_}};
     ojson out = {{"object", "list"}, {"data", ojson::array({m})}};
     return {200, out.dump(), ""};

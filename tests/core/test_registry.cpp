@@ -41,7 +41,8 @@ TEST_F(RegistryTest, BuiltinHasTokenDifrsEntries) {
     EXPECT_EQ(r.lookup("zai-org/GLM-4.6", difr::kRegistryFireworks), "accounts/fireworks/models/glm-4p6");
     EXPECT_EQ(r.lookup("zai-org/GLM-4.6", difr::kRegistryOpenRouter), "z-ai/glm-4.6");
     EXPECT_EQ(r.lookup("moonshotai/Kimi-K2-Instruct", difr::kRegistryOpenRouter), "moonshotai/kimi-k2");
-    EXPECT_EQ(r.lookup("HuggingFaceTB/SmolLM2-135M-Instruct", difr::kRegistryGguf), "smollm2-135m-instruct-q4_1");
+    EXPECT_EQ(r.lookup("HuggingFaceTB/SmolLM2-135M-Instruct", difr::kRegistryGguf),
+              "smollm2-135m-instruct-q4_1");
     // 9 Fireworks entries in token-difr 0.1.2, one OpenRouter-only (Kimi-K2-Instruct), one embedded model.
     EXPECT_EQ(r.entries().size(), 11u);
     int fireworks = 0;
@@ -89,7 +90,8 @@ TEST_F(RegistryTest, UserFileOverridesFieldByFieldAndAddsModels) {
 }
 
 TEST_F(RegistryTest, EnvironmentFileThenCommandLineFile) {
-    const std::string env = write("env.json", R"({"models": [{"hf": "a/B", "fireworks": "from-env", "gguf": "b"}]})");
+    const std::string env =
+        write("env.json", R"({"models": [{"hf": "a/B", "fireworks": "from-env", "gguf": "b"}]})");
     const std::string cli = write("cli.json", R"({"models": [{"hf": "a/B", "fireworks": "from-cli"}]})");
     setenv("DIFR_REGISTRY", env.c_str(), 1);
     const difr::Registry r = difr::registry_load(cli);

@@ -51,7 +51,7 @@ TEST(TopkMetrics, ClaimedOutsideTheRowIsMinusInfinity) {
     EXPECT_EQ(m.predicted, 5);
     EXPECT_EQ(m.prob, 0.0f);
     EXPECT_EQ(m.margin, kInf);
-    EXPECT_EQ(m.logit_rank, 3.0f);  // every returned entry beats -inf; the other -inf entries tie
+    EXPECT_EQ(m.logit_rank, 3.0f);   // every returned entry beats -inf; the other -inf entries tie
     EXPECT_EQ(m.gumbel_rank, 3.0f);  // token-difr: same as logit_rank, finite
     EXPECT_EQ(m.logprob, -kInf);
 }
@@ -176,7 +176,8 @@ TEST(TopkProperty, FullVocabularyTopkEqualsGreedyMetricsOnLogits) {
             difr::topk_logprobs_from_logits(l, V, -1, t);
             ASSERT_EQ((int32_t)t.top.size(), V);
             const TokenMetrics a = difr::token_metrics_from_topk(t.top, y, V);
-            const TokenMetrics b = difr::token_metrics_compute(l, y, difr::SamplingParams{}, nullptr, scratch);
+            const TokenMetrics b =
+                difr::token_metrics_compute(l, y, difr::SamplingParams{}, nullptr, scratch);
             EXPECT_EQ(a.predicted, b.predicted);
             EXPECT_EQ(a.exact_match, b.exact_match);
             EXPECT_EQ(a.logit_rank, b.logit_rank);

@@ -39,7 +39,8 @@ protected:
 };
 
 TEST_F(PromptsTest, ReadsTheThreeShapesAndMapsRoles) {
-    const std::string path = write("mixed.jsonl",
+    const std::string path = write(
+        "mixed.jsonl",
         R"({"id": "a", "conversations": [{"from": "system", "value": "S"}, {"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]})"
         "\n\n"
         R"({"conversation": [{"role": "user", "content": "q", "turn": 1}], "language": "English"})"
@@ -78,16 +79,19 @@ TEST_F(PromptsTest, BadInputNamesFileAndLine) {
         }
         return std::string("no error");
     };
-    EXPECT_NE(message_of("{\"messages\": []}\n{\"messages\": [}\n").find("bad.jsonl:2: malformed JSON"), std::string::npos);
+    EXPECT_NE(message_of("{\"messages\": []}\n{\"messages\": [}\n").find("bad.jsonl:2: malformed JSON"),
+              std::string::npos);
     EXPECT_NE(message_of("{\"text\": \"hi\"}\n").find("bad.jsonl:1: no conversation"), std::string::npos);
     EXPECT_NE(message_of("{\"conversation\": \"hi\"}\n").find("bad.jsonl:1: \"conversation\" must be a list"),
               std::string::npos);
     EXPECT_NE(message_of("\n{\"conversations\": [{\"from\": \"human\", \"value\": 3}]}\n")
                   .find("bad.jsonl:2, conversations[0]: needs \"value\""),
               std::string::npos);
-    EXPECT_NE(message_of("{\"conversation\": [{\"content\": \"x\"}]}").find("conversation[0]: needs a string \"role\""),
+    EXPECT_NE(message_of("{\"conversation\": [{\"content\": \"x\"}]}")
+                  .find("conversation[0]: needs a string \"role\""),
               std::string::npos);
-    EXPECT_NE(message_of("[{\"messages\": []},\n {]").find("bad.jsonl: malformed JSON at line 2"), std::string::npos);
+    EXPECT_NE(message_of("[{\"messages\": []},\n {]").find("bad.jsonl: malformed JSON at line 2"),
+              std::string::npos);
     EXPECT_NE(message_of("  \n").find("empty file"), std::string::npos);
     EXPECT_THROW(prompt_records_read(dir_ + "/missing.jsonl"), InputError);
 }
@@ -98,15 +102,15 @@ PromptRecord rec(std::vector<ChatMessage> m, std::optional<std::string> lang = s
 
 TEST_F(PromptsTest, FiltersLikeConstructPrompts) {
     const std::vector<PromptRecord> recs = {
-        rec({{"user", "a"}, {"assistant", "b"}}, "English"),          // kept, ends with user after the drop
-        rec({{"user", "c"}}, "French"),                               // not English
-        rec({{"assistant", "only"}}),                                 // nothing left after dropping
-        rec({{"user", "d"}, {"assistant", "  "}, {"user", "e"}}),     // an empty turn
-        rec({{"user", "a"}}, "english"),                              // duplicate of the first
-        rec({{"user", std::string(40, 'x')}}),                        // too long
-        rec({{"", "?"}, {"user", "f"}}),                              // unknown role
-        rec({{"user", "g"}, {"assistant", "h"}, {"assistant", "i"}}), // kept: both assistant turns dropped
-        rec({{"system", "own"}, {"user", "j"}}, "EN"),                // kept, keeps its own system turn
+        rec({{"user", "a"}, {"assistant", "b"}}, "English"),           // kept, ends with user after the drop
+        rec({{"user", "c"}}, "French"),                                // not English
+        rec({{"assistant", "only"}}),                                  // nothing left after dropping
+        rec({{"user", "d"}, {"assistant", "  "}, {"user", "e"}}),      // an empty turn
+        rec({{"user", "a"}}, "english"),                               // duplicate of the first
+        rec({{"user", std::string(40, 'x')}}),                         // too long
+        rec({{"", "?"}, {"user", "f"}}),                               // unknown role
+        rec({{"user", "g"}, {"assistant", "h"}, {"assistant", "i"}}),  // kept: both assistant turns dropped
+        rec({{"system", "own"}, {"user", "j"}}, "EN"),                 // kept, keeps its own system turn
     };
     PromptSetOptions o;
     o.max_tokens = 30;

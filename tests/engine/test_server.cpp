@@ -55,8 +55,9 @@ protected:
         MetricsScratch scratch;
         std::vector<float> out;
         scorer.score(std::span<const TokenSequence>(&s, 1), [&](size_t, int32_t j, std::span<const float> l) {
-            out.push_back(token_metrics_compute(l, s.output_token_ids[(size_t)j], SamplingParams{}, nullptr,
-                                                scratch).logprob);
+            out.push_back(
+                token_metrics_compute(l, s.output_token_ids[(size_t)j], SamplingParams{}, nullptr, scratch)
+                    .logprob);
         });
         return out;
     }
@@ -74,8 +75,12 @@ protected:
 
 TEST_F(ServerTest, EchoRowsMatchTheScorersLogprobs) {
     const std::vector<int32_t> prompt = prompt_make(24, 1);
-    const json r = post({{"model", "tiny"}, {"prompt", prompt}, {"max_tokens", 1}, {"echo", true},
-                         {"logprobs", true}, {"top_logprobs", 5}});
+    const json r = post({{"model", "tiny"},
+                         {"prompt", prompt},
+                         {"max_tokens", 1},
+                         {"echo", true},
+                         {"logprobs", true},
+                         {"top_logprobs", 5}});
     EXPECT_EQ(r["object"], "text_completion");
     EXPECT_EQ(r["model"], "tiny");
     EXPECT_EQ(r["usage"]["prompt_tokens"], 24);
@@ -92,7 +97,8 @@ TEST_F(ServerTest, EchoRowsMatchTheScorersLogprobs) {
         EXPECT_EQ(rows[i]["token_id"], prompt[i]);
         const json &top = rows[i]["top_logprobs"];
         ASSERT_EQ(top.size(), 5u);
-        for (size_t r2 = 1; r2 < 5; ++r2) EXPECT_GE(top[r2 - 1]["logprob"].get<double>(), top[r2]["logprob"].get<double>());
+        for (size_t r2 = 1; r2 < 5; ++r2)
+            EXPECT_GE(top[r2 - 1]["logprob"].get<double>(), top[r2]["logprob"].get<double>());
         if (i >= 7) {  // same numbers as the verifier, to the bit (the %.9g text round-trips a float)
             EXPECT_EQ(rows[i]["logprob"].get<float>(), want[i - 7]) << "position " << i;
         }
@@ -130,7 +136,8 @@ TEST_F(ServerTest, PromptLogprobsInVllmShape) {
         std::vector<int> ranks;
         for (const auto &[id, e] : d.items()) ranks.push_back(e["rank"]);
         std::sort(ranks.begin(), ranks.end());
-        std::vector<int> want_ranks = d.size() == 4 ? std::vector<int>{1, 2, 3, rank} : std::vector<int>{1, 2, 3};
+        std::vector<int> want_ranks =
+            d.size() == 4 ? std::vector<int>{1, 2, 3, rank} : std::vector<int>{1, 2, 3};
         std::sort(want_ranks.begin(), want_ranks.end());
         EXPECT_EQ(ranks, want_ranks);
     }
@@ -145,25 +152,32 @@ TEST_F(ServerTest, BadRequestsNameTheFieldAndPosition) {
         return e["error"]["message"].get<std::string>();
     };
     EXPECT_NE(error_of("{\"prompt\": [1, 2,").find("not valid JSON"), std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1, 5, 9, 512]})").find("prompt[3]: token id 512 is outside the model's vocabulary [0, 512)"),
+    EXPECT_NE(error_of(R"({"prompt": [1, 5, 9, 512]})")
+                  .find("prompt[3]: token id 512 is outside the model's vocabulary [0, 512)"),
               std::string::npos);
     EXPECT_NE(error_of(R"({"prompt": [1, -4]})").find("prompt[1]: token id -4"), std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1, "x"]})").find("prompt[1]: expected a token id (integer), got string"),
-              std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1, 2.5]})").find("prompt[1]: expected a token id (integer), got number"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"prompt": [1, "x"]})").find("prompt[1]: expected a token id (integer), got string"),
+        std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"prompt": [1, 2.5]})").find("prompt[1]: expected a token id (integer), got number"),
+        std::string::npos);
     EXPECT_NE(error_of(R"({"prompt": "hello"})").find("not text"), std::string::npos);
     EXPECT_NE(error_of(R"({"prompt": []})").find("prompt: empty"), std::string::npos);
     EXPECT_NE(error_of(R"({"max_tokens": 1})").find("prompt: required"), std::string::npos);
     EXPECT_NE(error_of(R"({"prompt": [1], "max_tokens": 4})").find("max_tokens"), std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1], "logprobs": true, "top_logprobs": 21})").find("top_logprobs: 21 is outside [0, 20]"),
+    EXPECT_NE(error_of(R"({"prompt": [1], "logprobs": true, "top_logprobs": 21})")
+                  .find("top_logprobs: 21 is outside [0, 20]"),
               std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1], "prompt_logprobs": "3"})").find("prompt_logprobs: expected an integer"),
+    EXPECT_NE(
+        error_of(R"({"prompt": [1], "prompt_logprobs": "3"})").find("prompt_logprobs: expected an integer"),
+        std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1], "echo": 1})").find("echo: expected true or false"),
               std::string::npos);
-    EXPECT_NE(error_of(R"({"prompt": [1], "echo": 1})").find("echo: expected true or false"), std::string::npos);
     EXPECT_NE(error_of(R"([1, 2])").find("must be a JSON object"), std::string::npos);
     const json too_long = {{"prompt", std::vector<int32_t>(257, 5)}};
-    EXPECT_NE(error_of(too_long.dump()).find("prompt: 257 tokens exceed the context of 256 tokens"), std::string::npos);
+    EXPECT_NE(error_of(too_long.dump()).find("prompt: 257 tokens exceed the context of 256 tokens"),
+              std::string::npos);
     // The longest prompt that fits is served.
     post({{"prompt", std::vector<int32_t>(256, 5)}, {"prompt_logprobs", 0}});
 }
@@ -171,8 +185,11 @@ TEST_F(ServerTest, BadRequestsNameTheFieldAndPosition) {
 TEST_F(ServerTest, ConcurrentRequestsGiveTheSerialAnswers) {
     std::vector<json> reqs;
     for (uint32_t i = 0; i < 6; ++i)
-        reqs.push_back({{"prompt", prompt_make(10 + 7 * (int32_t)i, 10 + i)}, {"echo", true}, {"logprobs", true},
-                        {"top_logprobs", 4}, {"prompt_logprobs", 2}});
+        reqs.push_back({{"prompt", prompt_make(10 + 7 * (int32_t)i, 10 + i)},
+                        {"echo", true},
+                        {"logprobs", true},
+                        {"top_logprobs", 4},
+                        {"prompt_logprobs", 2}});
     auto strip = [](std::string body) {
         json j = json::parse(body);
         j.erase("id");
