@@ -12,7 +12,7 @@ head -n 4 "$ROOT/data/prompts/default.jsonl" >"$WORK/prompts.jsonl"
 
 "$DIFR" serve --port 0 --ready-file "$WORK/ready" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 600); do
     [ -f "$WORK/ready" ] && break
     kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log" >&2; fail "difr serve exited before listening"; }
