@@ -43,5 +43,8 @@ void register_quantize(CLI::App &app);
 void register_table(CLI::App &app);
 void register_analyze(CLI::App &app);
 void register_lab(CLI::App &app);
+void register_serve(CLI::App &app);
+void register_registry(CLI::App &app);
+void register_prompts(CLI::App &app);
 
 }  // namespace difr::app

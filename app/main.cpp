@@ -82,6 +82,9 @@ int main(int argc, char **argv) {
     difr::app::register_table(app);
     difr::app::register_analyze(app);
     difr::app::register_lab(app);
+    difr::app::register_serve(app);
+    difr::app::register_registry(app);
+    difr::app::register_prompts(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

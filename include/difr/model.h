@@ -49,6 +49,9 @@ public:
 
     std::vector<int32_t> tokenize(const std::string &text, bool add_special, bool parse_special) const;
     std::string detokenize(const std::vector<int32_t> &tokens) const;
+    // One token's text as the vocabulary spells it, special tokens included ("<|im_end|>"); may be a
+    // partial UTF-8 sequence for byte-level vocabularies.
+    std::string token_piece(int32_t token) const;
 
     // Renders a conversation with the model's own chat template (the GGUF's Jinja template, through
     // llama.cpp's common library) and tokenises it.

@@ -2,6 +2,7 @@
 
 #include <llama.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
@@ -119,6 +120,17 @@ std::string Model::detokenize(const std::vector<int32_t> &tokens) const {
                              false, false);
     }
     out.resize(n);
+    return out;
+}
+
+std::string Model::token_piece(int32_t token) const {
+    const llama_vocab *vocab = llama_model_get_vocab(model_);
+    char buf[128];
+    int32_t n = llama_token_to_piece(vocab, token, buf, (int32_t)sizeof buf, 0, true);
+    if (n >= 0) return std::string(buf, (size_t)n);
+    std::string out((size_t)-n, '\0');
+    n = llama_token_to_piece(vocab, token, out.data(), (int32_t)out.size(), 0, true);
+    out.resize((size_t)std::max(n, 0));
     return out;
 }
 

@@ -1,0 +1,58 @@
+// difr serve: the local engine as a trusted prompt-logprob reference over HTTP (docs/serve.md).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "app.h"
+#include "difr/error.h"
+#include "difr/server.h"
+
+namespace difr::app {
+
+void register_serve(CLI::App &app) {
+    struct Opts {
+        EngineOptions engine;
+        ServeOptions serve;
+        std::string name, ready_file;
+        int32_t max_top_logprobs = 20;
+    };
+    auto o = std::make_shared<Opts>();
+    CLI::App *cmd = app.add_subcommand(
+        "serve", "serve the local model as a reference: POST /v1/completions with prompt logprobs");
+    add_engine_options(*cmd, o->engine);
+    cmd->add_option("--host", o->serve.host, "address to listen on (0.0.0.0: every interface)")
+        ->capture_default_str();
+    cmd->add_option("--port", o->serve.port, "TCP port; 0 picks a free one (printed)")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--served-model-name", o->name, "name in /v1/models and responses (default: file stem)");
+    cmd->add_option("--max-top-logprobs", o->max_top_logprobs,
+                    "largest top_logprobs / prompt_logprobs accepted")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 1000));
+    cmd->add_option("--ready-file", o->ready_file,
+                    "write the port here once listening (for scripts and tests)");
+    cmd->callback([o] {
+        const std::string path = model_resolve(o->engine.model);
+        auto model = Model::load(path, o->engine.settings);
+        const std::string name = o->name.empty() ? std::filesystem::path(path).stem().string() : o->name;
+        ReferenceService service(*model, o->engine.settings, name, o->max_top_logprobs);
+        serve_http(service, o->serve, [&](int port) {
+            std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
+                        model->description().c_str(), service.context_limit(), o->serve.host.c_str(), port);
+            std::fflush(stdout);
+            if (o->ready_file.empty()) return;
+            // Written whole then renamed, so a script polling for the file never reads half a number.
+            const std::string tmp = o->ready_file + ".tmp";
+            {
+                std::ofstream f(tmp);
+                f << port << "\n";
+                if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
+            }
+            std::filesystem::rename(tmp, o->ready_file);
+        });
+        std::fprintf(stderr, "difr serve: stopped\n");
+    });
+}
+
+}  // namespace difr::app

@@ -1,0 +1,216 @@
+// difr serve's request logic (ReferenceService, no sockets) on the tiny model: both wire formats, their
+// numbers against the scorer's own log-softmax, input errors naming field and position, and concurrent
+// requests giving the serial answers.
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "difr/metrics.h"
+#include "difr/scorer.h"
+#include "difr/server.h"
+#include "difr/topk.h"
+#include "tiny_model.h"
+
+namespace difr {
+namespace {
+
+using json = nlohmann::ordered_json;  // keeps key order: vLLM puts the actual token first
+
+class ServerTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        std::string tmpl = std::filesystem::temp_directory_path().string() + "/difr-server-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+        dir_ = tmpl;
+        test::tiny_model_write(dir_ + "/tiny.gguf", test::TinyModelSpec{});
+        settings_.n_threads = 1;
+        settings_.n_batch = 32;
+        model_ = Model::load(dir_ + "/tiny.gguf", settings_).release();
+        service_ = new ReferenceService(*model_, settings_, "tiny", 20);
+    }
+    static void TearDownTestSuite() {
+        delete service_;
+        delete model_;
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+    }
+    static std::vector<int32_t> prompt_make(int32_t n, uint32_t seed) {
+        std::mt19937 rng(seed);
+        std::vector<int32_t> p = {test::kTinyBos};
+        while ((int32_t)p.size() < n) p.push_back(test::kTinyFirstByte + (int32_t)(rng() % 400u));
+        return p;
+    }
+    // log_softmax(l)[y] for every position of `prompt` from `split` on, through an independent Scorer run
+    // with `split` prompt tokens: what `difr verify` computes for those outputs.
+    static std::vector<float> verify_logprobs(const std::vector<int32_t> &prompt, size_t split) {
+        TokenSequence s;
+        s.prompt_token_ids.assign(prompt.begin(), prompt.begin() + (long)split);
+        s.output_token_ids.assign(prompt.begin() + (long)split, prompt.end());
+        Scorer scorer(*model_, settings_);
+        MetricsScratch scratch;
+        std::vector<float> out;
+        scorer.score(std::span<const TokenSequence>(&s, 1), [&](size_t, int32_t j, std::span<const float> l) {
+            out.push_back(
+                token_metrics_compute(l, s.output_token_ids[(size_t)j], SamplingParams{}, nullptr, scratch)
+                    .logprob);
+        });
+        return out;
+    }
+    static json post(const json &req, int expect_status = 200) {
+        const HttpReply r = service_->completions(req.dump());
+        EXPECT_EQ(r.status, expect_status) << r.body;
+        return json::parse(r.body);
+    }
+
+    static inline std::string dir_;
+    static inline EngineSettings settings_;
+    static inline Model *model_ = nullptr;
+    static inline ReferenceService *service_ = nullptr;
+};
+
+TEST_F(ServerTest, EchoRowsMatchTheScorersLogprobs) {
+    const std::vector<int32_t> prompt = prompt_make(24, 1);
+    const json r = post({{"model", "tiny"},
+                         {"prompt", prompt},
+                         {"max_tokens", 1},
+                         {"echo", true},
+                         {"logprobs", true},
+                         {"top_logprobs", 5}});
+    EXPECT_EQ(r["object"], "text_completion");
+    EXPECT_EQ(r["model"], "tiny");
+    EXPECT_EQ(r["usage"]["prompt_tokens"], 24);
+    EXPECT_EQ(r["usage"]["total_tokens"], 25);
+    const json &choice = r["choices"][0];
+    EXPECT_EQ(choice["finish_reason"], "length");
+    const json &rows = choice["logprobs"]["content"];
+    ASSERT_EQ(rows.size(), 25u);
+    EXPECT_TRUE(rows[0]["logprob"].is_null());
+    EXPECT_TRUE(rows[0]["top_logprobs"].empty());
+    const std::vector<float> want = verify_logprobs(prompt, 7);
+    ASSERT_EQ(want.size(), 17u);
+    for (size_t i = 1; i < 24; ++i) {
+        EXPECT_EQ(rows[i]["token_id"], prompt[i]);
+        const json &top = rows[i]["top_logprobs"];
+        ASSERT_EQ(top.size(), 5u);
+        for (size_t r2 = 1; r2 < 5; ++r2)
+            EXPECT_GE(top[r2 - 1]["logprob"].get<double>(), top[r2]["logprob"].get<double>());
+        if (i >= 7) {  // same numbers as the verifier, to the bit (the %.9g text round-trips a float)
+            EXPECT_EQ(rows[i]["logprob"].get<float>(), want[i - 7]) << "position " << i;
+        }
+    }
+    // The generated row: the argmax of the last distribution, top-1 of its own top_logprobs.
+    const json &gen = rows[24];
+    EXPECT_EQ(gen["token_id"], gen["top_logprobs"][0]["token_id"]);
+    EXPECT_EQ(gen["logprob"], gen["top_logprobs"][0]["logprob"]);
+    std::string text;
+    for (int32_t t : prompt) text += model_->token_piece(t);
+    text += model_->token_piece(gen["token_id"].get<int32_t>());
+    // Byte tokens alone are not UTF-8: the JSON carries U+FFFD for them, as for any invalid sequence.
+    EXPECT_EQ(choice["text"].dump(), json(text).dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+TEST_F(ServerTest, PromptLogprobsInVllmShape) {
+    const std::vector<int32_t> prompt = prompt_make(16, 2);
+    const json r = post({{"prompt", prompt}, {"max_tokens", 1}, {"prompt_logprobs", 3}});
+    const json &choice = r["choices"][0];
+    EXPECT_TRUE(choice["logprobs"].is_null());
+    const json &plp = choice["prompt_logprobs"];
+    ASSERT_EQ(plp.size(), 16u);
+    EXPECT_TRUE(plp[0].is_null());
+    const std::vector<float> want = verify_logprobs(prompt, 1);
+    for (size_t i = 1; i < 16; ++i) {
+        const json &d = plp[i];
+        ASSERT_TRUE(d.size() == 3 || d.size() == 4) << d.dump();
+        const std::string key = std::to_string(prompt[i]);
+        ASSERT_TRUE(d.contains(key)) << "position " << i;
+        EXPECT_EQ(d.begin().key(), key);  // the actual token first, as vLLM builds the dict
+        EXPECT_EQ(d[key]["logprob"].get<float>(), want[i - 1]);
+        const int rank = d[key]["rank"];
+        EXPECT_GE(rank, 1);
+        EXPECT_EQ(d.size() == 3, rank <= 3) << "an actual token inside the top 3 is one of its entries";
+        std::vector<int> ranks;
+        for (const auto &[id, e] : d.items()) ranks.push_back(e["rank"]);
+        std::sort(ranks.begin(), ranks.end());
+        std::vector<int> want_ranks =
+            d.size() == 4 ? std::vector<int>{1, 2, 3, rank} : std::vector<int>{1, 2, 3};
+        std::sort(want_ranks.begin(), want_ranks.end());
+        EXPECT_EQ(ranks, want_ranks);
+    }
+}
+
+TEST_F(ServerTest, BadRequestsNameTheFieldAndPosition) {
+    auto error_of = [](const std::string &body) {
+        const HttpReply r = service_->completions(body);
+        EXPECT_EQ(r.status, 400) << body;
+        const json e = json::parse(r.body);
+        EXPECT_EQ(e["error"]["type"], "invalid_request_error");
+        return e["error"]["message"].get<std::string>();
+    };
+    EXPECT_NE(error_of("{\"prompt\": [1, 2,").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1, 5, 9, 512]})")
+                  .find("prompt[3]: token id 512 is outside the model's vocabulary [0, 512)"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1, -4]})").find("prompt[1]: token id -4"), std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"prompt": [1, "x"]})").find("prompt[1]: expected a token id (integer), got string"),
+        std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"prompt": [1, 2.5]})").find("prompt[1]: expected a token id (integer), got number"),
+        std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": "hello"})").find("not text"), std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": []})").find("prompt: empty"), std::string::npos);
+    EXPECT_NE(error_of(R"({"max_tokens": 1})").find("prompt: required"), std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1], "max_tokens": 4})").find("max_tokens"), std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1], "logprobs": true, "top_logprobs": 21})")
+                  .find("top_logprobs: 21 is outside [0, 20]"),
+              std::string::npos);
+    EXPECT_NE(
+        error_of(R"({"prompt": [1], "prompt_logprobs": "3"})").find("prompt_logprobs: expected an integer"),
+        std::string::npos);
+    EXPECT_NE(error_of(R"({"prompt": [1], "echo": 1})").find("echo: expected true or false"),
+              std::string::npos);
+    EXPECT_NE(error_of(R"([1, 2])").find("must be a JSON object"), std::string::npos);
+    const json too_long = {{"prompt", std::vector<int32_t>(257, 5)}};
+    EXPECT_NE(error_of(too_long.dump()).find("prompt: 257 tokens exceed the context of 256 tokens"),
+              std::string::npos);
+    // The longest prompt that fits is served.
+    post({{"prompt", std::vector<int32_t>(256, 5)}, {"prompt_logprobs", 0}});
+}
+
+TEST_F(ServerTest, ConcurrentRequestsGiveTheSerialAnswers) {
+    std::vector<json> reqs;
+    for (uint32_t i = 0; i < 6; ++i)
+        reqs.push_back({{"prompt", prompt_make(10 + 7 * (int32_t)i, 10 + i)},
+                        {"echo", true},
+                        {"logprobs", true},
+                        {"top_logprobs", 4},
+                        {"prompt_logprobs", 2}});
+    auto strip = [](std::string body) {
+        json j = json::parse(body);
+        j.erase("id");
+        j.erase("created");
+        return j.dump();
+    };
+    std::vector<std::string> serial, parallel(reqs.size());
+    for (const json &r : reqs) serial.push_back(strip(service_->completions(r.dump()).body));
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < reqs.size(); ++i)
+        threads.emplace_back([&, i] { parallel[i] = strip(service_->completions(reqs[i].dump()).body); });
+    for (auto &t : threads) t.join();
+    for (size_t i = 0; i < reqs.size(); ++i) EXPECT_EQ(parallel[i], serial[i]) << "request " << i;
+}
+
+TEST_F(ServerTest, ModelsAndHealth) {
+    const json m = json::parse(service_->models().body);
+    EXPECT_EQ(m["data"][0]["id"], "tiny");
+    EXPECT_EQ(m["data"][0]["max_model_len"], 256);
+    EXPECT_EQ(json::parse(service_->health().body)["status"], "ok");
+}
+
+}  // namespace
+}  // namespace difr
