@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "difr/model.h"
 #include "difr/noise.h"
@@ -36,10 +37,15 @@ constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
 std::string provenance_json(const Model &model, const EngineSettings &settings,
                             const SamplingOptions &sampling);
 
+// A JSONL file of conversations, one per line: {"messages": [...]}, {"prompt": "..."} or a message list.
+// Throws InputError naming the file and line.
+std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path);
+
 void register_generate(CLI::App &app);
 void register_verify(CLI::App &app);
 void register_models(CLI::App &app);
 void register_quantize(CLI::App &app);
 void register_table(CLI::App &app);
+void register_audit(CLI::App &app);
 
 }  // namespace difr::app

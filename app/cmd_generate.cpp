@@ -44,6 +44,8 @@ std::vector<ChatMessage> messages_from_json(const json &v, const std::string &wh
     return out;
 }
 
+}  // namespace
+
 std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path) {
     std::ifstream in(path);
     if (!in) throw InputError("cannot read prompts file '" + path + "'");
@@ -64,8 +66,6 @@ std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path
     if (out.empty()) throw InputError("prompts file '" + path + "' holds no conversation");
     return out;
 }
-
-}  // namespace
 
 void register_generate(CLI::App &app) {
     struct Opts {

@@ -25,7 +25,8 @@ struct SeqState {
 
 VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               std::span<const TokenSequence> seqs, const VerifyOptions &options,
-                              TokenMetricsWriter *writer, const VerifyProgress &progress) {
+                              TokenMetricsWriter *writer, const VerifyProgress &progress,
+                              const VerifySink &sink) {
     sampling_validate(options.sampling);
     const auto t0 = std::chrono::steady_clock::now();
     const int32_t n_vocab = model.n_vocab();
@@ -65,6 +66,11 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
             }
             acc.end_sequence();
             if (writer) writer->end_sequence();
+            if (sink) {
+                std::vector<TokenMetrics> ms;
+                for (const PendingRow &r : f->second) ms.push_back(r.m);
+                sink(next_flush, ms);
+            }
             finished.erase(f);
             ++next_flush;
         }
