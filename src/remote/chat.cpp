@@ -4,22 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/remote.h"
+#include "json_body.h"
 
 namespace difr {
 
 using json = nlohmann::json;
 
 namespace {
-
-json parse_body(const std::string &body, const std::string &where) {
-    try {
-        return json::parse(body);
-    } catch (const json::parse_error &e) {
-        throw RemoteError(where + ": malformed JSON in the answer at byte " + std::to_string(e.byte) + " of " +
-                          std::to_string(body.size()) + " (" + e.what() + "); body starts: " +
-                          body.substr(0, 200));
-    }
-}
 
 // An optional string field: absent and null read as "", anything else must be a string.
 std::string string_field(const json &obj, const char *name, const std::string &where, const std::string &path) {
@@ -72,7 +63,7 @@ std::string chat_request_json(const ChatRequest &r, const std::string &model) {
 }
 
 ChatResponse chat_response_parse(const std::string &body, const std::string &where) {
-    const json j = parse_body(body, where);
+    const json j = json_body_parse(body, where);
     if (!j.is_object()) throw RemoteError(where + ": the answer is " + j.type_name() + ", expected an object");
     if (j.contains("error") && !j["error"].is_null())
         throw RemoteError(where + ": the answer is an error: " + j["error"].dump().substr(0, 300));

@@ -5,21 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/remote.h"
+#include "json_body.h"
 
 namespace difr {
 
 using json = nlohmann::json;
 
 namespace {
-
-json parse_body(const std::string &body, const std::string &where) {
-    try {
-        return json::parse(body);
-    } catch (const json::parse_error &e) {
-        throw RemoteError(where + ": malformed JSON in the answer at byte " + std::to_string(e.byte) + " of " +
-                          std::to_string(body.size()) + " (" + e.what() + ")");
-    }
-}
 
 const json &choice0(const json &j, const std::string &where) {
     if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() ||
@@ -100,7 +92,7 @@ std::string prompt_logprobs_request_json(LogprobWire wire, const std::string &mo
 std::vector<TopkRow> prompt_logprobs_parse(LogprobWire wire, const std::string &body,
                                            std::span<const int32_t> tokens, size_t start, size_t n, int32_t k,
                                            const std::string &where) {
-    const json j = parse_body(body, where);
+    const json j = json_body_parse(body, where);
     if (j.is_object() && j.contains("error") && !j["error"].is_null())
         throw RemoteError(where + ": the answer is an error: " + j["error"].dump().substr(0, 300));
     const json &c = choice0(j, where);

@@ -44,7 +44,7 @@ grep -q "6 of 9 answers of fault are stored" "$WORK/err1.txt" || fail "stored co
 expect_error 4 "prompt 7\): answered by provider 'Together', not the pinned 'fault'" -- audit
 cp "$WORK/err.txt" "$WORK/err2.txt"
 # Run 3: prompt 8's JSON stops in the middle.
-expect_error 4 "prompt 8\): malformed JSON in the answer at byte" -- audit
+expect_error 4 "prompt 8\): the JSON answer is truncated: it ends after [0-9]+ bytes" -- audit
 cp "$WORK/err.txt" "$WORK/err3.txt"
 # Run 4 completes.
 audit >"$WORK/out4.txt" 2>"$WORK/err4.txt" || { cat "$WORK/err4.txt"; fail "the fourth run did not complete"; }
@@ -86,19 +86,17 @@ PY
 
 # A crash (SIGKILL) in the middle of generation loses no stored answer; the re-run asks only for the rest.
 for i in $(seq 0 9); do echo "{\"prompt\": \"slow Tell me fact number $i.\"}"; done >"$WORK/slow.jsonl"
-slow_audit() {
-    "$DIFR" audit --prompts "$WORK/slow.jsonl" -p fault --openrouter-url "$URL" --api-key-env DIFR_FAULT_KEY \
-        --remote-model test/model --max-tokens 16 --concurrency 1 -o "$WORK/slow"
-}
+slow_args=(audit --prompts "$WORK/slow.jsonl" -p fault --openrouter-url "$URL" --api-key-env DIFR_FAULT_KEY
+           --remote-model test/model --max-tokens 16 --concurrency 1 -o "$WORK/slow")
 stored() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM responses").fetchone()[0])' "$WORK/slow/runs.sqlite" 2>/dev/null || echo 0; }
-slow_audit >"$WORK/out_slow1.txt" 2>"$WORK/err_slow1.txt" &
+"$DIFR" "${slow_args[@]}" >"$WORK/out_slow1.txt" 2>"$WORK/err_slow1.txt" &  # difr itself, not a subshell
 pid=$!
 for _ in $(seq 300); do [ "$(stored)" -ge 3 ] && break; sleep 0.05; done
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null && fail "the audit finished before it was killed"
 before=$(stored)
 [ "$before" -ge 3 ] && [ "$before" -lt 10 ] || fail "$before answers stored when killed, expected 3..9"
-slow_audit >"$WORK/out_slow2.txt" 2>"$WORK/err_slow2.txt" || { cat "$WORK/err_slow2.txt"; fail "re-run after SIGKILL failed"; }
+"$DIFR" "${slow_args[@]}" >"$WORK/out_slow2.txt" 2>"$WORK/err_slow2.txt" || { cat "$WORK/err_slow2.txt"; fail "re-run after SIGKILL failed"; }
 curl -s "$URL/stats" >"$WORK/stats2.json"
 python3 - "$WORK/stats2.json" "$WORK/slow/runs.sqlite" "$WORK/slow/audit_results.json" "$before" <<'PY'
 import json, sqlite3, sys

@@ -46,8 +46,11 @@ class Handler(BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout) or was killed
+            self.close_connection = True
 
     def do_GET(self):
         if self.path.endswith("/stats"):
@@ -80,10 +83,7 @@ class Handler(BaseHTTPRequestHandler):
                                  {"Retry-After": "1"} if name == "429" else None)
             if name == "stall":
                 time.sleep(4)
-                try:
-                    return self.send(500, '{"error": {"message": "too late"}}')
-                except OSError:
-                    return
+                return self.send(500, '{"error": {"message": "too late"}}')
             if name == "truncate":
                 full = answer(req, text, "x")
                 self.send(200, full[: len(full) // 2], length=len(full))

@@ -100,7 +100,11 @@ TEST(PromptLogprobsParse, ShortAndMismatchedAnswersAreErrors) {
                           1, 1)
                   .find("row 1: a logprob is string, expected a number"),
               std::string::npos);
-    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, "{\"choices\":", 1, 1).find("malformed JSON"),
+    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, "{\"choices\":", 1, 1)
+                  .find("ref (sequence 3): the JSON answer is truncated: it ends after 11 bytes"),
+              std::string::npos);
+    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, "{\"choices\":]", 1, 1)
+                  .find("ref (sequence 3): malformed JSON in the answer at byte 12 of 12"),
               std::string::npos);
 }
 
