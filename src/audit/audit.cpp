@@ -147,6 +147,8 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens) seqs[i].output_token_ids.resize(o.max_tokens);
         if (r.provider_token_ids) {
             std::vector<int32_t> ids = *r.provider_token_ids;
+            // llama-server lists the end-of-generation token it stopped on; the text does not contain it.
+            if (!ids.empty() && model.is_eog(ids.back())) ids.pop_back();
             if ((int32_t)ids.size() > o.max_tokens) ids.resize(o.max_tokens);
             retokenization_count(ids, seqs[i].output_token_ids, result.retokenization);
         }

@@ -34,7 +34,7 @@ for p in "$P1" "$P2"; do
     curl -sf "http://127.0.0.1:$p/health" >/dev/null || { tail -5 "$WORK"/*.log; fail "llama-server on $p did not start"; }
 done
 
-"$DIFR" audit --prompts "$ROOT/data/prompts/default.jsonl" --max-tokens 64 --logprobs --concurrency 2 \
+"$DIFR" audit --prompts "$ROOT/data/prompts/default.jsonl" --limit 12 --max-tokens 48 --logprobs --concurrency 2 \
     -p "honest=http://127.0.0.1:$P1/v1" -p "impostor=http://127.0.0.1:$P2/v1" -o "$WORK/audit" \
     >"$WORK/out.txt" 2>"$WORK/err.txt" || { cat "$WORK/err.txt"; fail "difr audit failed"; }
 cat "$WORK/out.txt"
@@ -53,5 +53,5 @@ echo "measured: honest $honest_rate over $honest_tokens tokens ($honest_seqs seq
      "$impostor_tokens tokens; re-tokenisation changed $rc_seq of $rc_n honest answers ($rc_tok of $rc_tokn tokens)"
 expect_ge "honest exact-match rate" "$honest_rate" 0.97
 expect_le "impostor exact-match rate" "$impostor_rate" 0.85
-expect_ge "honest sequences" "$honest_seqs" 24
-expect_ge "answers compared for re-tokenisation" "$rc_n" 24
+expect_ge "honest sequences" "$honest_seqs" 12
+expect_ge "answers compared for re-tokenisation" "$rc_n" 12
