@@ -90,21 +90,25 @@ void register_audit(CLI::App &app) {
         ->required();
     cmd->add_option("--remote-model", o->remote_model,
                     "model name sent to the providers (default: the GGUF file name without .gguf)");
-    cmd->add_option("--openrouter-url", o->openrouter_url, "base URL for NAME providers")->capture_default_str();
+    cmd->add_option("--openrouter-url", o->openrouter_url, "base URL for NAME providers")
+        ->capture_default_str();
     cmd->add_option("--api-key-env", o->key_env,
                     "environment variable holding the providers' key (default: OPENROUTER_API_KEY for "
                     "OpenRouter providers, none for NAME=URL endpoints)");
     cmd->add_option("--reference", o->reference, "local, fireworks=URL or vllm=URL")->capture_default_str();
-    cmd->add_option("--reference-model", o->reference_model, "model name at the reference (default: --remote-model)");
+    cmd->add_option("--reference-model", o->reference_model,
+                    "model name at the reference (default: --remote-model)");
     cmd->add_option("--reference-key-env", o->reference_key_env,
                     "environment variable holding the reference's key (FIREWORKS_API_KEY for fireworks.ai)");
     cmd->add_option("--reference-topk", o->reference_topk, "top logprobs per row from a remote reference")
         ->capture_default_str();
     cmd->add_flag("--vocab-only", o->vocab_only, "load only the GGUF's vocabulary (remote reference only)");
     cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens per answer")->capture_default_str();
-    cmd->add_option("--concurrency", o->concurrency, "requests in flight per endpoint")->capture_default_str();
+    cmd->add_option("--concurrency", o->concurrency, "requests in flight per endpoint")
+        ->capture_default_str();
     cmd->add_option("--timeout", o->http.timeout_s, "seconds per request")->capture_default_str();
-    cmd->add_option("--connect-timeout", o->http.connect_timeout_s, "seconds to connect")->capture_default_str();
+    cmd->add_option("--connect-timeout", o->http.connect_timeout_s, "seconds to connect")
+        ->capture_default_str();
     cmd->add_option("--max-attempts", o->http.max_attempts, "tries per request (429, 5xx, timeouts)")
         ->capture_default_str();
     cmd->add_option("--backoff", o->http.backoff_initial_s, "first retry delay in seconds, doubled per retry")
@@ -112,9 +116,12 @@ void register_audit(CLI::App &app) {
     cmd->add_flag("--logprobs", o->logprobs,
                   "ask providers for logprobs, to compare their token ids with the re-tokenised ones");
     cmd->add_flag("--no-seed", o->no_seed, "do not send the seed");
-    cmd->add_option("-o,--out", o->out, "output directory: audit_results.json, one JSON per provider")->required();
-    cmd->add_option("--store", o->store, "run store (SQLite; default OUT/runs.sqlite): re-runs continue from it");
-    cmd->add_option("--fail-below", o->fail_below, "exit with status 1 if any provider's match rate is below this");
+    cmd->add_option("-o,--out", o->out, "output directory: audit_results.json, one JSON per provider")
+        ->required();
+    cmd->add_option("--store", o->store,
+                    "run store (SQLite; default OUT/runs.sqlite): re-runs continue from it");
+    cmd->add_option("--fail-below", o->fail_below,
+                    "exit with status 1 if any provider's match rate is below this");
 
     cmd->callback([o] {
         std::vector<std::vector<ChatMessage>> convs = conversations_read(o->prompts_file);
@@ -125,10 +132,12 @@ void register_audit(CLI::App &app) {
         const std::string model_path = model_resolve(o->engine.model);
         std::string remote_model = o->remote_model;
         if (remote_model.empty()) remote_model = std::filesystem::path(model_path).stem().string();
-        ReferenceSpec ref = reference_parse(o->reference, o->reference_model.empty() ? remote_model : o->reference_model,
-                                            o->reference_key_env, o->reference_topk);
+        ReferenceSpec ref =
+            reference_parse(o->reference, o->reference_model.empty() ? remote_model : o->reference_model,
+                            o->reference_key_env, o->reference_topk);
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
-            throw InputError("--vocab-only needs a remote --reference: the local reference scores with the weights");
+            throw InputError(
+                "--vocab-only needs a remote --reference: the local reference scores with the weights");
         std::vector<AuditTarget> targets;
         for (const std::string &p : o->providers)
             targets.push_back(target_parse(p, o->openrouter_url, remote_model, o->key_env));
@@ -149,8 +158,8 @@ void register_audit(CLI::App &app) {
         a.http = o->http;
         a.engine = o->engine.settings;
 
-        // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider so
-        // that finished providers are on disk even if a later one fails.
+        // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider
+        // so that finished providers are on disk even if a later one fails.
         nlohmann::ordered_json all = nlohmann::ordered_json::object();
         std::vector<AuditResult> results;
         for (const AuditTarget &t : targets) {
@@ -165,16 +174,17 @@ void register_audit(CLI::App &app) {
         for (const AuditResult &r : results) {
             const RetokenizationStats &rt = r.retokenization;
             if (rt.sequences_compared > 0)
-                std::printf("%s: re-tokenisation changed the ids of %lld of %lld answers (%lld of %lld tokens)\n",
-                            r.provider.c_str(), (long long)rt.sequences_changed, (long long)rt.sequences_compared,
-                            (long long)rt.tokens_changed, (long long)rt.tokens_compared);
+                std::printf(
+                    "%s: re-tokenisation changed the ids of %lld of %lld answers (%lld of %lld tokens)\n",
+                    r.provider.c_str(), (long long)rt.sequences_changed, (long long)rt.sequences_compared,
+                    (long long)rt.tokens_changed, (long long)rt.tokens_compared);
         }
         std::printf("results: %s/audit_results.json  store: %s\n", o->out.c_str(), store.path().c_str());
         if (o->fail_below >= 0)
             for (const AuditResult &r : results)
                 if (r.summary.exact_match_rate < o->fail_below) {
-                    std::fprintf(stderr, "difr: %s: exact-match rate %.4f is below %.4f\n", r.provider.c_str(),
-                                 r.summary.exact_match_rate, o->fail_below);
+                    std::fprintf(stderr, "difr: %s: exact-match rate %.4f is below %.4f\n",
+                                 r.provider.c_str(), r.summary.exact_match_rate, o->fail_below);
                     std::exit(1);
                 }
     });

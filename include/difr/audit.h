@@ -39,7 +39,7 @@ struct AuditOptions {
     SamplingParams sampling;  // T = 0 by default: greedy generation and verification, as token-difr
     NoiseProfile noise = NoiseProfile::vllm;
     int32_t max_tokens = 100;
-    int32_t concurrency = 8;        // requests in flight per endpoint
+    int32_t concurrency = 8;  // requests in flight per endpoint
     bool send_seed = true;
     bool request_logprobs = false;  // ask the provider for logprobs (token ids) to measure re-tokenisation
     HttpOptions http;
@@ -56,8 +56,8 @@ struct RetokenizationStats {
 };
 
 struct AuditResult {
-    std::string provider;  // the target's name
-    std::string model;     // the model name sent to the provider
+    std::string provider;     // the target's name
+    std::string model;        // the model name sent to the provider
     std::string answered_by;  // the provider(s) that answered, as the endpoint reported them
     std::string reference;    // ReferenceSpec::describe
     MetricsSummary summary;
@@ -66,7 +66,7 @@ struct AuditResult {
     RetokenizationStats retokenization;
     int64_t responses_reused = 0, responses_new = 0;    // from the store / asked in this run
     int64_t references_reused = 0, references_new = 0;  // likewise for reference rows
-    std::string config_json;  // sampling, noise, max_tokens, endpoint (no key)
+    std::string config_json;                            // sampling, noise, max_tokens, endpoint (no key)
 };
 
 // Runs one provider's audit. `model` tokenises (it may be loaded vocab-only when the reference is remote)

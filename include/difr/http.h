@@ -15,11 +15,11 @@ namespace difr {
 
 struct HttpOptions {
     double connect_timeout_s = 10.0;
-    double timeout_s = 120.0;         // whole request, connect included
-    int32_t max_attempts = 5;         // first try included
-    double backoff_initial_s = 1.0;   // delay before the second attempt, before jitter
-    double backoff_max_s = 60.0;      // cap of the exponential delay
-    double retry_after_max_s = 600.0; // a longer Retry-After is an error rather than a silent hour-long wait
+    double timeout_s = 120.0;          // whole request, connect included
+    int32_t max_attempts = 5;          // first try included
+    double backoff_initial_s = 1.0;    // delay before the second attempt, before jitter
+    double backoff_max_s = 60.0;       // cap of the exponential delay
+    double retry_after_max_s = 600.0;  // a longer Retry-After is an error rather than a silent hour-long wait
     // Told about every retry ("429 from POST http://host/v1/chat/completions; retry 2/5 in 1.3 s").
     // Default: a line on stderr.
     std::function<void(const std::string &)> on_retry;

@@ -67,8 +67,8 @@ private:
 // SHA-256 (hex) of the request identity: target, endpoint, model, prompt index, the messages themselves and
 // the sampling settings. The same audit run again gives the same keys; any change gives new ones.
 std::string request_key(const std::string &target, const std::string &base_url, const std::string &model,
-                        int64_t prompt_index, const std::string &messages_json, const std::string &sampling_json,
-                        int32_t max_tokens);
+                        int64_t prompt_index, const std::string &messages_json,
+                        const std::string &sampling_json, int32_t max_tokens);
 // SHA-256 (hex) of a reference result's identity: the reference, the sampling it verifies under and the
 // exact token ids.
 std::string reference_key(const std::string &reference, const std::string &sampling_json,

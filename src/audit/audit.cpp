@@ -35,15 +35,17 @@ std::string messages_json(const std::vector<ChatMessage> &conv) {
 }
 
 // Generates the answers the store does not hold yet, storing each one the moment it is parsed and checked.
-void generate_missing(const std::vector<std::vector<ChatMessage>> &convs, const std::vector<std::string> &keys,
-                      const AuditTarget &t, const AuditOptions &o, RunStore &store, AuditResult &result) {
+void generate_missing(const std::vector<std::vector<ChatMessage>> &convs,
+                      const std::vector<std::string> &keys, const AuditTarget &t, const AuditOptions &o,
+                      RunStore &store, AuditResult &result) {
     std::vector<size_t> missing;
     for (size_t i = 0; i < convs.size(); ++i)
         if (!store.response_get(keys[i])) missing.push_back(i);
     result.responses_reused = (int64_t)(convs.size() - missing.size());
     if (missing.empty()) return;
 
-    const std::string api_key = t.endpoint.api_key_env.empty() ? "" : api_key_from_env(t.endpoint.api_key_env);
+    const std::string api_key =
+        t.endpoint.api_key_env.empty() ? "" : api_key_from_env(t.endpoint.api_key_env);
     const std::string url = t.endpoint.base_url + "/chat/completions";
     const std::string sampling = sampling_json(o);
     ProgressBar bar("generate " + t.name, missing.size());
@@ -63,12 +65,14 @@ void generate_missing(const std::vector<std::vector<ChatMessage>> &convs, const 
             req.url = url;
             req.body = chat_request_json(cr, t.endpoint.model);
             req.api_key = api_key;
-            const std::string where = t.name + ": POST " + url_redact(url) + " (prompt " + std::to_string(i) + ")";
+            const std::string where =
+                t.name + ": POST " + url_redact(url) + " (prompt " + std::to_string(i) + ")";
             const HttpResponse resp = http_send(req, o.http);
             const ChatResponse parsed = chat_response_parse(resp.body, where);
             if (!t.pin_provider.empty() && !provider_matches(t.pin_provider, parsed.provider))
-                throw RemoteError(where + ": answered by provider '" + parsed.provider + "', not the pinned '" +
-                                  t.pin_provider + "' (allow_fallbacks was false); the answer was not stored");
+                throw RemoteError(where + ": answered by provider '" + parsed.provider +
+                                  "', not the pinned '" + t.pin_provider +
+                                  "' (allow_fallbacks was false); the answer was not stored");
             StoredResponse s;
             s.key = keys[i];
             s.target = t.name;
@@ -89,8 +93,9 @@ void generate_missing(const std::vector<std::vector<ChatMessage>> &convs, const 
             if (o.progress) bar.update(++done);
         });
     } catch (const RemoteError &e) {
-        throw RemoteError(std::string(e.what()) + "\n" + std::to_string(result.responses_reused + result.responses_new) +
-                          " of " + std::to_string(convs.size()) + " answers of " + t.name + " are stored in " +
+        throw RemoteError(std::string(e.what()) + "\n" +
+                          std::to_string(result.responses_reused + result.responses_new) + " of " +
+                          std::to_string(convs.size()) + " answers of " + t.name + " are stored in " +
                           store.path() + "; run the same command again to continue");
     }
     if (o.progress) bar.finish();
@@ -113,10 +118,12 @@ std::string ReferenceSpec::describe(const Model &model) const {
            url_redact(endpoint.base_url) + " model=" + endpoint.model + " k=" + std::to_string(topk);
 }
 
-AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs, const AuditTarget &t,
-                           const ReferenceSpec &ref, const AuditOptions &o, RunStore &store) {
+AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs,
+                           const AuditTarget &t, const ReferenceSpec &ref, const AuditOptions &o,
+                           RunStore &store) {
     sampling_validate(o.sampling);
-    if (o.max_tokens < 1) throw InputError("max_tokens must be at least 1 (got " + std::to_string(o.max_tokens) + ")");
+    if (o.max_tokens < 1)
+        throw InputError("max_tokens must be at least 1 (got " + std::to_string(o.max_tokens) + ")");
     AuditResult result;
     result.provider = t.name;
     result.model = t.endpoint.model;
@@ -143,8 +150,10 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         cr.content = r.content;
         cr.reasoning = r.reasoning;
         seqs[i].prompt_token_ids = model.chat_tokenize(convs[i]);
-        seqs[i].output_token_ids = model.tokenize(chat_response_text(cr), /*add_special=*/false, /*parse_special=*/true);
-        if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens) seqs[i].output_token_ids.resize(o.max_tokens);
+        seqs[i].output_token_ids =
+            model.tokenize(chat_response_text(cr), /*add_special=*/false, /*parse_special=*/true);
+        if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens)
+            seqs[i].output_token_ids.resize(o.max_tokens);
         if (r.provider_token_ids) {
             std::vector<int32_t> ids = *r.provider_token_ids;
             // llama-server lists the end-of-generation token it stopped on; the text does not contain it.
@@ -152,7 +161,8 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
             if ((int32_t)ids.size() > o.max_tokens) ids.resize(o.max_tokens);
             retokenization_count(ids, seqs[i].output_token_ids, result.retokenization);
         }
-        ref_keys[i] = reference_key(result.reference, sampling, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
+        ref_keys[i] =
+            reference_key(result.reference, sampling, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
     }
     for (const std::string &a : answered) result.answered_by += (result.answered_by.empty() ? "" : ",") + a;
 
@@ -181,17 +191,22 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         v.noise = o.noise;
         ProgressBar bar("verify " + t.name, batch.size());
         verify_sequences(
-            model, o.engine, batch, v, nullptr, [&](size_t done, size_t) { if (o.progress) bar.update(done); },
+            model, o.engine, batch, v, nullptr,
+            [&](size_t done, size_t) {
+                if (o.progress) bar.update(done);
+            },
             [&](size_t b, std::span<const TokenMetrics> ms) { put(todo[b], ms); });
         if (o.progress) bar.finish();
     } else if (!todo.empty()) {
-        const std::string api_key = ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
+        const std::string api_key =
+            ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
         ProgressBar bar("verify " + t.name, todo.size());
         std::mutex mu;
         size_t done = 0;
         parallel_for(todo.size(), o.concurrency, [&](size_t b) {
             const size_t i = todo[b];
-            put(i, reference_remote_score(ref, seqs[i], o.sampling, o.noise, model.n_vocab(), api_key, o.http, i));
+            put(i, reference_remote_score(ref, seqs[i], o.sampling, o.noise, model.n_vocab(), api_key, o.http,
+                                          i));
             std::lock_guard<std::mutex> lock(mu);
             if (o.progress) bar.update(++done);
         });
@@ -209,13 +224,14 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
     }
     result.summary = acc.finish();
 
-    json cfg = {{"base_url", url_redact(t.endpoint.base_url)},
-                {"pin_provider", t.pin_provider},
-                {"max_tokens", o.max_tokens},
-                {"sampling", json::parse(sampling)},
-                {"reference", result.reference},
-                {"engine", ref.kind == ReferenceSpec::Kind::local ? json::parse(o.engine.to_json()) : json(nullptr)},
-                {"store", store.path()}};
+    json cfg = {
+        {"base_url", url_redact(t.endpoint.base_url)},
+        {"pin_provider", t.pin_provider},
+        {"max_tokens", o.max_tokens},
+        {"sampling", json::parse(sampling)},
+        {"reference", result.reference},
+        {"engine", ref.kind == ReferenceSpec::Kind::local ? json::parse(o.engine.to_json()) : json(nullptr)},
+        {"store", store.path()}};
     result.config_json = cfg.dump();
     return result;
 }
@@ -243,8 +259,9 @@ std::string audit_result_to_json(const AuditResult &r) {
               {"retokenization",
                {{"sequences_compared", rt.sequences_compared},
                 {"sequences_changed", rt.sequences_changed},
-                {"sequence_change_rate",
-                 rt.sequences_compared ? json((double)rt.sequences_changed / rt.sequences_compared) : json(nullptr)},
+                {"sequence_change_rate", rt.sequences_compared
+                                             ? json((double)rt.sequences_changed / rt.sequences_compared)
+                                             : json(nullptr)},
                 {"tokens_compared", rt.tokens_compared},
                 {"tokens_changed", rt.tokens_changed}}},
               {"responses", {{"reused", r.responses_reused}, {"new", r.responses_new}}},

@@ -25,8 +25,9 @@ std::vector<TokenMetrics> topk_rows_metrics(std::span<const TopkRow> rows, std::
     for (size_t j = 0; j < rows.size(); ++j) {
         for (const TopkEntry &e : rows[j]) {
             if (e.token_id < 0 || e.token_id >= n_vocab)
-                throw RemoteError("reference row " + std::to_string(j) + ": token id " + std::to_string(e.token_id) +
-                                  " is outside the vocabulary of " + std::to_string(n_vocab));
+                throw RemoteError("reference row " + std::to_string(j) + ": token id " +
+                                  std::to_string(e.token_id) + " is outside the vocabulary of " +
+                                  std::to_string(n_vocab));
             dense[e.token_id] = e.logprob;
         }
         if (noise) noise->seek(prompt_len - 1 + (int64_t)j);
@@ -49,8 +50,9 @@ std::vector<TokenMetrics> reference_remote_score(const ReferenceSpec &ref, const
     const std::string where =
         "reference POST " + url_redact(req.url) + " (sequence " + std::to_string(seq_index) + ")";
     const HttpResponse resp = http_send(req, http);
-    const std::vector<TopkRow> rows = prompt_logprobs_parse(ref.wire, resp.body, tokens, seq.prompt_token_ids.size(),
-                                                            seq.output_token_ids.size(), ref.topk, where);
+    const std::vector<TopkRow> rows =
+        prompt_logprobs_parse(ref.wire, resp.body, tokens, seq.prompt_token_ids.size(),
+                              seq.output_token_ids.size(), ref.topk, where);
     try {
         return topk_rows_metrics(rows, seq.output_token_ids, sampling, noise,
                                  (int64_t)seq.prompt_token_ids.size(), n_vocab);

@@ -52,7 +52,9 @@ public:
     }
     ~Stmt() { sqlite3_finalize(s_); }
     sqlite3_stmt *get() { return s_; }
-    void text(int i, const std::string &v) { sqlite3_bind_text(s_, i, v.data(), (int)v.size(), SQLITE_TRANSIENT); }
+    void text(int i, const std::string &v) {
+        sqlite3_bind_text(s_, i, v.data(), (int)v.size(), SQLITE_TRANSIENT);
+    }
     void integer(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
     void null(int i) { sqlite3_bind_null(s_, i); }
     std::string col_text(int i) {
@@ -66,8 +68,12 @@ private:
 
 // A float that may be infinite: JSON has no inf, so +inf/-inf are written as null and the reader knows the
 // sign from the field (margin and ranks are +inf, logprob -inf).
-json float_json(float v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-float float_from(const json &v, float if_null) { return v.is_null() ? if_null : v.get<float>(); }
+json float_json(float v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
+float float_from(const json &v, float if_null) {
+    return v.is_null() ? if_null : v.get<float>();
+}
 
 std::string metrics_to_json(const std::vector<TokenMetrics> &ms) {
     json a = json::array();
@@ -97,7 +103,8 @@ std::vector<TokenMetrics> metrics_from_json(const std::string &text) {
 }  // namespace
 
 RunStore::RunStore(const std::string &path) : path_(path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
@@ -130,7 +137,8 @@ RunStore::~RunStore() {
 bool RunStore::response_put(const StoredResponse &r) {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt s(db_,
-           "INSERT OR IGNORE INTO responses (key, target, model, prompt_index, sampling, request, body, content, "
+           "INSERT OR IGNORE INTO responses (key, target, model, prompt_index, sampling, request, body, "
+           "content, "
            "reasoning, finish_reason, answered_by, provider_token_ids, attempts) "
            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
            path_);
@@ -231,17 +239,22 @@ int64_t RunStore::reference_count() const {
 }
 
 std::string request_key(const std::string &target, const std::string &base_url, const std::string &model,
-                        int64_t prompt_index, const std::string &messages_json, const std::string &sampling_json,
-                        int32_t max_tokens) {
-    const json id = {{"target", target},        {"base_url", base_url}, {"model", model},
-                     {"prompt_index", prompt_index}, {"messages", messages_json}, {"sampling", sampling_json},
+                        int64_t prompt_index, const std::string &messages_json,
+                        const std::string &sampling_json, int32_t max_tokens) {
+    const json id = {{"target", target},
+                     {"base_url", base_url},
+                     {"model", model},
+                     {"prompt_index", prompt_index},
+                     {"messages", messages_json},
+                     {"sampling", sampling_json},
                      {"max_tokens", max_tokens}};
     return text_sha256(id.dump());
 }
 
 std::string reference_key(const std::string &reference, const std::string &sampling_json,
                           const std::vector<int32_t> &prompt, const std::vector<int32_t> &output) {
-    const json id = {{"reference", reference}, {"sampling", sampling_json}, {"prompt", prompt}, {"output", output}};
+    const json id = {
+        {"reference", reference}, {"sampling", sampling_json}, {"prompt", prompt}, {"output", output}};
     return text_sha256(id.dump());
 }
 

@@ -13,10 +13,12 @@ using json = nlohmann::json;
 namespace {
 
 // An optional string field: absent and null read as "", anything else must be a string.
-std::string string_field(const json &obj, const char *name, const std::string &where, const std::string &path) {
+std::string string_field(const json &obj, const char *name, const std::string &where,
+                         const std::string &path) {
     if (!obj.contains(name) || obj[name].is_null()) return "";
     if (!obj[name].is_string())
-        throw RemoteError(where + ": " + path + "." + name + " is " + obj[name].type_name() + ", expected a string");
+        throw RemoteError(where + ": " + path + "." + name + " is " + obj[name].type_name() +
+                          ", expected a string");
     return obj[name].get<std::string>();
 }
 
@@ -30,7 +32,8 @@ std::optional<int32_t> entry_token_id(const json &e) {
         const std::string t = e["token"].get<std::string>();
         constexpr const char kPrefix[] = "token_id:";
         if (t.rfind(kPrefix, 0) == 0 && t.size() > sizeof kPrefix - 1 &&
-            std::all_of(t.begin() + sizeof kPrefix - 1, t.end(), [](unsigned char c) { return std::isdigit(c); }))
+            std::all_of(t.begin() + sizeof kPrefix - 1, t.end(),
+                        [](unsigned char c) { return std::isdigit(c); }))
             return std::stoi(t.substr(sizeof kPrefix - 1));
     }
     return std::nullopt;
@@ -64,7 +67,8 @@ std::string chat_request_json(const ChatRequest &r, const std::string &model) {
 
 ChatResponse chat_response_parse(const std::string &body, const std::string &where) {
     const json j = json_body_parse(body, where);
-    if (!j.is_object()) throw RemoteError(where + ": the answer is " + j.type_name() + ", expected an object");
+    if (!j.is_object())
+        throw RemoteError(where + ": the answer is " + j.type_name() + ", expected an object");
     if (j.contains("error") && !j["error"].is_null())
         throw RemoteError(where + ": the answer is an error: " + j["error"].dump().substr(0, 300));
     if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
@@ -80,11 +84,12 @@ ChatResponse chat_response_parse(const std::string &body, const std::string &whe
     r.provider = string_field(j, "provider", where, "");
     r.content = string_field(msg, "content", where, "choices[0].message");
     r.reasoning = string_field(msg, "reasoning", where, "choices[0].message");
-    if (r.reasoning.empty()) r.reasoning = string_field(msg, "reasoning_content", where, "choices[0].message");
+    if (r.reasoning.empty())
+        r.reasoning = string_field(msg, "reasoning_content", where, "choices[0].message");
     r.finish_reason = string_field(choice, "finish_reason", where, "choices[0]");
 
-    if (choice.contains("logprobs") && choice["logprobs"].is_object() && choice["logprobs"].contains("content") &&
-        choice["logprobs"]["content"].is_array()) {
+    if (choice.contains("logprobs") && choice["logprobs"].is_object() &&
+        choice["logprobs"].contains("content") && choice["logprobs"]["content"].is_array()) {
         std::vector<int32_t> ids;
         bool all = true;
         for (const json &e : choice["logprobs"]["content"]) {

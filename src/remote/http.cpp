@@ -55,7 +55,8 @@ size_t on_header(char *data, size_t size, size_t n, void *user) {
     constexpr const char kName[] = "retry-after:";
     if (line.size() > sizeof kName - 1) {
         std::string head = line.substr(0, sizeof kName - 1);
-        std::transform(head.begin(), head.end(), head.begin(), [](unsigned char c) { return std::tolower(c); });
+        std::transform(head.begin(), head.end(), head.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
         if (head == kName) {
             std::string v = line.substr(sizeof kName - 1);
             const auto b = v.find_first_not_of(" \t"), e = v.find_last_not_of(" \t\r\n");
@@ -111,8 +112,10 @@ bool curl_code_retryable(CURLcode c) {
         case CURLE_PARTIAL_FILE:
         case CURLE_RECV_ERROR:
         case CURLE_SEND_ERROR:
-        case CURLE_COULDNT_RESOLVE_HOST: return true;
-        default: return false;
+        case CURLE_COULDNT_RESOLVE_HOST:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -165,11 +168,13 @@ HttpResponse http_send(const HttpRequest &req, const HttpOptions &o) {
     const int32_t max_attempts = std::max(1, o.max_attempts);
     for (int32_t attempt = 1;; ++attempt) {
         Attempt a = attempt_once(req, o);
-        if (a.code == CURLE_OK && a.status >= 200 && a.status < 300) return {a.status, std::move(a.body), attempt};
+        if (a.code == CURLE_OK && a.status >= 200 && a.status < 300)
+            return {a.status, std::move(a.body), attempt};
 
         // The server may echo what it was sent; the key must not travel further in a message.
         const std::string failure = text_redact(describe_failure(req, a, o), req.api_key);
-        const bool retryable = a.code == CURLE_OK ? http_status_retryable(a.status) : curl_code_retryable(a.code);
+        const bool retryable =
+            a.code == CURLE_OK ? http_status_retryable(a.status) : curl_code_retryable(a.code);
         const long status = a.code == CURLE_OK ? a.status : 0;
         if (!retryable) throw HttpError(failure, status);
         if (attempt >= max_attempts)
@@ -238,10 +243,11 @@ std::string url_redact(const std::string &url) {
         std::string param = query.substr(pos, amp - pos);
         const size_t eq = param.find('=');
         std::string name = param.substr(0, eq);
-        std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-        if (eq != std::string::npos && (name.find("key") != std::string::npos ||
-                                        name.find("token") != std::string::npos ||
-                                        name.find("secret") != std::string::npos || name == "sig"))
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        if (eq != std::string::npos &&
+            (name.find("key") != std::string::npos || name.find("token") != std::string::npos ||
+             name.find("secret") != std::string::npos || name == "sig"))
             param = param.substr(0, eq + 1) + "***";
         rebuilt += (rebuilt.empty() ? "" : "&") + param;
         pos = amp + 1;

@@ -15,10 +15,12 @@ inline nlohmann::json json_body_parse(const std::string &body, const std::string
         return nlohmann::json::parse(body);
     } catch (const nlohmann::json::parse_error &e) {
         if (e.byte > body.size())
-            throw RemoteError(where + ": the JSON answer is truncated: it ends after " + std::to_string(body.size()) +
-                              " bytes in the middle of a value (" + e.what() + ")");
-        throw RemoteError(where + ": malformed JSON in the answer at byte " + std::to_string(e.byte) + " of " +
-                          std::to_string(body.size()) + " (" + e.what() + "); body starts: " + body.substr(0, 200));
+            throw RemoteError(where + ": the JSON answer is truncated: it ends after " +
+                              std::to_string(body.size()) + " bytes in the middle of a value (" + e.what() +
+                              ")");
+        throw RemoteError(where + ": malformed JSON in the answer at byte " + std::to_string(e.byte) +
+                          " of " + std::to_string(body.size()) + " (" + e.what() +
+                          "); body starts: " + body.substr(0, 200));
     }
 }
 

@@ -37,7 +37,8 @@ TopkRow fireworks_row(const json &row, size_t pos, std::span<const int32_t> toke
                       const std::string &where) {
     const std::string at = where + ": logprobs.content[" + std::to_string(pos) + "]";
     if (!row.is_object()) throw RemoteError(at + " is " + row.type_name() + ", expected an object");
-    if (row.contains("token_id") && row["token_id"].is_number_integer() && row["token_id"].get<int32_t>() != tokens[pos])
+    if (row.contains("token_id") && row["token_id"].is_number_integer() &&
+        row["token_id"].get<int32_t>() != tokens[pos])
         throw RemoteError(at + ": token_id " + std::to_string(row["token_id"].get<int32_t>()) +
                           " differs from the token sent (" + std::to_string(tokens[pos]) +
                           "); the reference scored another sequence");
@@ -45,7 +46,8 @@ TopkRow fireworks_row(const json &row, size_t pos, std::span<const int32_t> toke
         throw RemoteError(at + ": top_logprobs is missing or not a list");
     TopkRow out;
     for (const json &e : row["top_logprobs"]) {
-        if (!e.is_object() || !e.contains("token_id") || !e["token_id"].is_number_integer() || !e.contains("logprob"))
+        if (!e.is_object() || !e.contains("token_id") || !e["token_id"].is_number_integer() ||
+            !e.contains("logprob"))
             throw RemoteError(at + ": a top_logprobs entry lacks an integer token_id or a logprob");
         out.push_back({e["token_id"].get<int32_t>(), logprob_value(e["logprob"], where, pos)});
     }
@@ -78,7 +80,8 @@ TopkRow vllm_row(const json &row, size_t pos, int32_t k, const std::string &wher
 
 std::string prompt_logprobs_request_json(LogprobWire wire, const std::string &model,
                                          std::span<const int32_t> tokens, int32_t k) {
-    json j = {{"model", model}, {"prompt", std::vector<int32_t>(tokens.begin(), tokens.end())}, {"max_tokens", 1}};
+    json j = {
+        {"model", model}, {"prompt", std::vector<int32_t>(tokens.begin(), tokens.end())}, {"max_tokens", 1}};
     if (wire == LogprobWire::fireworks_echo) {
         j["echo"] = true;
         j["logprobs"] = true;
@@ -101,11 +104,13 @@ std::vector<TopkRow> prompt_logprobs_parse(LogprobWire wire, const std::string &
         if (c.contains("logprobs") && c["logprobs"].is_object() && c["logprobs"].contains("content"))
             rows = &c["logprobs"]["content"];
         if (!rows || !rows->is_array())
-            throw RemoteError(where + ": choices[0].logprobs.content is missing (does the endpoint support echo?)");
+            throw RemoteError(where +
+                              ": choices[0].logprobs.content is missing (does the endpoint support echo?)");
     } else {
         if (c.contains("prompt_logprobs")) rows = &c["prompt_logprobs"];
         if (!rows || !rows->is_array())
-            throw RemoteError(where + ": choices[0].prompt_logprobs is missing (does the endpoint support it?)");
+            throw RemoteError(where +
+                              ": choices[0].prompt_logprobs is missing (does the endpoint support it?)");
     }
     if (rows->size() < start + n)
         throw RemoteError(where + ": " + std::to_string(rows->size()) + " logprob rows, expected at least " +

@@ -29,7 +29,8 @@ TEST(ChatRequest, OpenRouterPinningAndSampling) {
     r.pin_provider = "deepinfra/fp8";
     const json j = json::parse(chat_request_json(r, "meta-llama/llama-3.1-8b-instruct"));
     EXPECT_EQ(j["model"], "meta-llama/llama-3.1-8b-instruct");
-    EXPECT_EQ(j["messages"], json::parse(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}])"));
+    EXPECT_EQ(j["messages"],
+              json::parse(R"([{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}])"));
     EXPECT_EQ(j["max_tokens"], 200);
     EXPECT_EQ(j["temperature"], 0.0);
     EXPECT_EQ(j["seed"], 42);
@@ -55,7 +56,8 @@ TEST(ChatRequest, DirectEndpointWithFiltersAndLogprobs) {
 }
 
 TEST(ChatResponse, OpenRouterAnswerWithProviderAndReasoning) {
-    const std::string body = R"({"id":"gen-1","provider":"Groq","model":"qwen/qwen3-32b","object":"chat.completion",
+    const std::string body =
+        R"({"id":"gen-1","provider":"Groq","model":"qwen/qwen3-32b","object":"chat.completion",
         "choices":[{"index":0,"finish_reason":"length","message":{"role":"assistant","content":"Paris.",
         "reasoning":"The capital of France is Paris."}}],"usage":{"prompt_tokens":9,"completion_tokens":12}})";
     const ChatResponse r = chat_response_parse(body, "test");
@@ -71,7 +73,8 @@ TEST(ChatResponse, OpenRouterAnswerWithProviderAndReasoning) {
 
 TEST(ChatResponse, ReasoningContentAndNullContent) {
     const ChatResponse r = chat_response_parse(
-        R"({"choices":[{"finish_reason":"stop","message":{"content":null,"reasoning_content":"hmm"}}]})", "t");
+        R"({"choices":[{"finish_reason":"stop","message":{"content":null,"reasoning_content":"hmm"}}]})",
+        "t");
     EXPECT_EQ(r.content, "");
     EXPECT_EQ(r.reasoning, "hmm");
     EXPECT_EQ(chat_response_text(r), "<think>hmm</think>");
@@ -87,8 +90,9 @@ TEST(ChatResponse, NoReasoningMeansPlainContent) {
 TEST(ChatResponse, TokenIdsFromTheThreeShapes) {
     // llama-server: "id"; Fireworks: "token_id"; vLLM with return_tokens_as_token_ids: "token_id:N" strings.
     auto ids = [](const std::string &content) {
-        return chat_response_parse(R"({"choices":[{"message":{"content":"ab"},"logprobs":{"content":)" + content + "}}]}",
-                                   "t")
+        return chat_response_parse(
+                   R"({"choices":[{"message":{"content":"ab"},"logprobs":{"content":)" + content + "}}]}",
+                   "t")
             .token_ids;
     };
     EXPECT_EQ(ids(R"([{"id":12,"token":"a","logprob":-0.1},{"id":7,"token":"b","logprob":-1}])"),
@@ -102,24 +106,28 @@ TEST(ChatResponse, TokenIdsFromTheThreeShapes) {
 TEST(ChatResponse, MalformedJsonNamesTheByte) {
     // The second comma is the 45th of 47 bytes.
     const std::string m = error_of(R"({"choices": [{"message": {"content": "Hi"}},,]})");
-    EXPECT_NE(m.find("groq: POST http://h/v1/chat/completions (prompt 7): malformed JSON in the answer at byte 45 of "
-                     "47"),
-              std::string::npos)
+    EXPECT_NE(
+        m.find(
+            "groq: POST http://h/v1/chat/completions (prompt 7): malformed JSON in the answer at byte 45 of "
+            "47"),
+        std::string::npos)
         << m;
 }
 
 TEST(ChatResponse, TruncatedJsonIsCalledTruncated) {
     const std::string body = R"({"choices":[{"message":{"content":"Hel)";
     const std::string m = error_of(body);
-    EXPECT_NE(m.find("(prompt 7): the JSON answer is truncated: it ends after 38 bytes in the middle of a value"),
-              std::string::npos)
+    EXPECT_NE(
+        m.find("(prompt 7): the JSON answer is truncated: it ends after 38 bytes in the middle of a value"),
+        std::string::npos)
         << m;
 }
 
 TEST(ChatResponse, MissingAndMistypedFields) {
     EXPECT_NE(error_of(R"({"choices":[]})").find("no choices[0]"), std::string::npos);
     EXPECT_NE(error_of(R"([1,2])").find("the answer is array, expected an object"), std::string::npos);
-    EXPECT_NE(error_of(R"({"choices":[{"text":"x"}]})").find("choices[0].message is missing"), std::string::npos);
+    EXPECT_NE(error_of(R"({"choices":[{"text":"x"}]})").find("choices[0].message is missing"),
+              std::string::npos);
     EXPECT_NE(error_of(R"({"choices":[{"message":{"content":5}}]})")
                   .find("choices[0].message.content is number, expected a string"),
               std::string::npos);

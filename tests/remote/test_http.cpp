@@ -27,7 +27,9 @@ public:
         thread_.join();
     }
     httplib::Server &server() { return server_; }
-    std::string url(const std::string &path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+    std::string url(const std::string &path) const {
+        return "http://127.0.0.1:" + std::to_string(port_) + path;
+    }
 
 private:
     httplib::Server server_;
@@ -145,7 +147,8 @@ TEST(HttpSend, RetriesServerErrorsThenGivesUp) {
     } catch (const HttpError &e) {
         EXPECT_EQ(e.status(), 503);
         const std::string m = e.what();
-        EXPECT_NE(m.find("POST " + s.url("/v1/x") + ": HTTP 503: upstream overloaded"), std::string::npos) << m;
+        EXPECT_NE(m.find("POST " + s.url("/v1/x") + ": HTTP 503: upstream overloaded"), std::string::npos)
+            << m;
         EXPECT_NE(m.find("gave up after 3 attempts"), std::string::npos) << m;
     }
     EXPECT_EQ(hits.load(), 3);
@@ -171,14 +174,16 @@ TEST(HttpSend, ClientErrorsAreNotRetried) {
     s.server().Post("/v1/x", [&](const httplib::Request &, httplib::Response &res) {
         ++hits;
         res.status = 400;
-        res.set_content(R"({"error":{"message":"token id 99999 is outside the vocabulary"}})", "application/json");
+        res.set_content(R"({"error":{"message":"token id 99999 is outside the vocabulary"}})",
+                        "application/json");
     });
     try {
         http_send({"POST", s.url("/v1/x"), "{}", ""}, quick_options());
         FAIL();
     } catch (const HttpError &e) {
         EXPECT_EQ(e.status(), 400);
-        EXPECT_NE(std::string(e.what()).find("HTTP 400: {\"error\":{\"message\":\"token id 99999"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("HTTP 400: {\"error\":{\"message\":\"token id 99999"),
+                  std::string::npos)
             << e.what();
     }
     EXPECT_EQ(hits.load(), 1);

@@ -50,15 +50,19 @@ std::string parse_error(LogprobWire w, const std::string &body, size_t start, si
 }
 
 TEST(PromptLogprobsRequest, BothWires) {
-    const json f = json::parse(prompt_logprobs_request_json(LogprobWire::fireworks_echo, "acc/m", kTokens, 5));
-    EXPECT_EQ(f, json::parse(R"({"model":"acc/m","prompt":[1,5,9,4],"max_tokens":1,"echo":true,"logprobs":true,
+    const json f =
+        json::parse(prompt_logprobs_request_json(LogprobWire::fireworks_echo, "acc/m", kTokens, 5));
+    EXPECT_EQ(f,
+              json::parse(R"({"model":"acc/m","prompt":[1,5,9,4],"max_tokens":1,"echo":true,"logprobs":true,
                                  "top_logprobs":5})"));
-    const json v = json::parse(prompt_logprobs_request_json(LogprobWire::vllm_prompt_logprobs, "m", kTokens, 3));
+    const json v =
+        json::parse(prompt_logprobs_request_json(LogprobWire::vllm_prompt_logprobs, "m", kTokens, 3));
     EXPECT_EQ(v, json::parse(R"({"model":"m","prompt":[1,5,9,4],"max_tokens":1,"prompt_logprobs":3})"));
 }
 
 TEST(PromptLogprobsParse, FireworksRowsForTheOutputsSortedAndCutAtK) {
-    const auto rows = prompt_logprobs_parse(LogprobWire::fireworks_echo, fireworks_body(), kTokens, 2, 2, 2, "ref");
+    const auto rows =
+        prompt_logprobs_parse(LogprobWire::fireworks_echo, fireworks_body(), kTokens, 2, 2, 2, "ref");
     ASSERT_EQ(rows.size(), 2u);
     ASSERT_EQ(rows[0].size(), 2u);  // k = 2 of the 3 returned
     EXPECT_EQ(rows[0][0].token_id, 7);
@@ -82,9 +86,10 @@ TEST(PromptLogprobsParse, VllmDropsTheActualTokenOutsideTheTopK) {
 }
 
 TEST(PromptLogprobsParse, ShortAndMismatchedAnswersAreErrors) {
-    EXPECT_NE(parse_error(LogprobWire::fireworks_echo, fireworks_body(), 2, 9)
-                  .find("ref (sequence 3): 5 logprob rows, expected at least 11 (2 prompt + 9 output tokens)"),
-              std::string::npos);
+    EXPECT_NE(
+        parse_error(LogprobWire::fireworks_echo, fireworks_body(), 2, 9)
+            .find("ref (sequence 3): 5 logprob rows, expected at least 11 (2 prompt + 9 output tokens)"),
+        std::string::npos);
     std::string body = fireworks_body();
     body.replace(body.find(R"("token_id":9,"logprob":-1.25,"top)"), 13, R"("token_id":8,)");
     EXPECT_NE(parse_error(LogprobWire::fireworks_echo, body, 2, 2)
@@ -93,11 +98,12 @@ TEST(PromptLogprobsParse, ShortAndMismatchedAnswersAreErrors) {
     EXPECT_NE(parse_error(LogprobWire::fireworks_echo, R"({"choices":[{"text":"x"}]})", 2, 2)
                   .find("choices[0].logprobs.content is missing"),
               std::string::npos);
-    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, R"({"choices":[{"prompt_logprobs":[null,{"x":{}}]}]})", 1, 1)
+    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs,
+                          R"({"choices":[{"prompt_logprobs":[null,{"x":{}}]}]})", 1, 1)
                   .find("prompt_logprobs[1]: key 'x' is not a token id"),
               std::string::npos);
-    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, R"({"choices":[{"prompt_logprobs":[null,{"5":{"logprob":"a"}}]}]})",
-                          1, 1)
+    EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs,
+                          R"({"choices":[{"prompt_logprobs":[null,{"5":{"logprob":"a"}}]}]})", 1, 1)
                   .find("row 1: a logprob is string, expected a number"),
               std::string::npos);
     EXPECT_NE(parse_error(LogprobWire::vllm_prompt_logprobs, "{\"choices\":", 1, 1)
@@ -110,7 +116,8 @@ TEST(PromptLogprobsParse, ShortAndMismatchedAnswersAreErrors) {
 
 TEST(TopkMetrics, GreedyAsTokenDifr) {
     // Row 0: claimed 9 is second (margin 0.5, rank 1); row 1: claimed 4 is outside the top 2 (-inf).
-    const auto rows = prompt_logprobs_parse(LogprobWire::fireworks_echo, fireworks_body(), kTokens, 2, 2, 2, "ref");
+    const auto rows =
+        prompt_logprobs_parse(LogprobWire::fireworks_echo, fireworks_body(), kTokens, 2, 2, 2, "ref");
     const std::vector<int32_t> out = {9, 4};
     const auto ms = topk_rows_metrics(rows, out, SamplingParams{}, NoiseProfile::vllm, 2, 10);
     ASSERT_EQ(ms.size(), 2u);

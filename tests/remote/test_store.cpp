@@ -107,7 +107,8 @@ TEST_F(StoreTest, ConcurrentWritersLoseNothing) {
     std::vector<std::thread> ts;
     for (int t = 0; t < 4; ++t)
         ts.emplace_back([&, t] {
-            for (int i = 0; i < 25; ++i) s.response_put(response("t" + std::to_string(t) + "-" + std::to_string(i), i));
+            for (int i = 0; i < 25; ++i)
+                s.response_put(response("t" + std::to_string(t) + "-" + std::to_string(i), i));
         });
     for (auto &t : ts) t.join();
     EXPECT_EQ(s.response_count(), 100);
