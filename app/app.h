@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "difr/model.h"
 #include "difr/noise.h"
@@ -36,6 +37,7 @@ constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
 std::string provenance_json(const Model &model, const EngineSettings &settings,
                             const SamplingOptions &sampling);
 
+
 void register_generate(CLI::App &app);
 void register_verify(CLI::App &app);
 void register_models(CLI::App &app);
@@ -46,5 +48,6 @@ void register_lab(CLI::App &app);
 void register_serve(CLI::App &app);
 void register_registry(CLI::App &app);
 void register_prompts(CLI::App &app);
+void register_audit(CLI::App &app);
 
 }  // namespace difr::app

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "difr/error.h"
 #include "difr/provenance.h"
+#include "difr/http.h"
 #include "difr/results.h"
 
 #include <nlohmann/json.hpp>
@@ -85,6 +86,7 @@ int main(int argc, char **argv) {
     difr::app::register_serve(app);
     difr::app::register_registry(app);
     difr::app::register_prompts(app);
+    difr::app::register_audit(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -96,6 +98,9 @@ int main(int argc, char **argv) {
     } catch (const std::invalid_argument &e) {  // parameter checks of the core (sampling_validate, ...)
         std::fprintf(stderr, "difr: error: %s\n", e.what());
         return 2;
+    } catch (const difr::RemoteError &e) {  // an endpoint failed or answered something unusable
+        std::fprintf(stderr, "difr: remote error: %s\n", e.what());
+        return 4;
     } catch (const std::exception &e) {
         std::fprintf(stderr, "difr: internal error: %s\n", e.what());
         return 3;

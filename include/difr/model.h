@@ -36,7 +36,10 @@ struct ChatMessage {
 class Model {
 public:
     // Loads a GGUF file. Throws InputError naming the file when it cannot be read or is not a model.
-    static std::unique_ptr<Model> load(const std::string &path, const EngineSettings &settings);
+    // `vocab_only`: only the vocabulary and metadata (chat template), enough to tokenise; such a model
+    // cannot score or generate. Works on full and on vocab-only GGUF files.
+    static std::unique_ptr<Model> load(const std::string &path, const EngineSettings &settings,
+                                       bool vocab_only = false);
     ~Model();
     Model(const Model &) = delete;
     Model &operator=(const Model &) = delete;

@@ -31,5 +31,7 @@ void file_write_atomic(const std::string &path, const std::string &text);
 
 // SHA-256 of a file, lowercase hex.
 std::string file_sha256(const std::string &path);
+// SHA-256 of a string, lowercase hex.
+std::string text_sha256(const std::string &text);
 
 }  // namespace difr

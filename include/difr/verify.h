@@ -29,12 +29,15 @@ struct VerifyResult {
 
 // Called once per finished sequence with the number finished so far (for progress reports).
 using VerifyProgress = std::function<void(size_t done, size_t total)>;
+// Called with each sequence's metrics (one per output token), in input order, as soon as they are final.
+using VerifySink = std::function<void(size_t seq, std::span<const TokenMetrics> metrics)>;
 
 // Scores `seqs` against `model`. Per-token metrics go to `writer` when given, whole sequences in input order.
 // Throws InputError for bad sequences before any decoding.
 VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               std::span<const TokenSequence> seqs, const VerifyOptions &options,
-                              TokenMetricsWriter *writer = nullptr, const VerifyProgress &progress = {});
+                              TokenMetricsWriter *writer = nullptr, const VerifyProgress &progress = {},
+                              const VerifySink &sink = {});
 
 // A progress bar on stderr: redrawn in place on a terminal, a line per 10% otherwise.
 class ProgressBar {

@@ -30,7 +30,8 @@ struct SeqState {
 
 VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               std::span<const TokenSequence> seqs, const VerifyOptions &options,
-                              TokenMetricsWriter *writer, const VerifyProgress &progress) {
+                              TokenMetricsWriter *writer, const VerifyProgress &progress,
+                              const VerifySink &sink) {
     sampling_validate(options.sampling);
     if (options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
         throw std::invalid_argument("min_p is only defined for the llama.cpp profile (--noise llama.cpp)");
@@ -85,6 +86,11 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
             }
             acc.end_sequence();
             if (writer) writer->end_sequence();
+            if (sink) {
+                std::vector<TokenMetrics> ms;
+                for (const PendingRow &r : f->second) ms.push_back(r.m);
+                sink(next_flush, ms);
+            }
             finished.erase(f);
             ++next_flush;
         }

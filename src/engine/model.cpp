@@ -62,7 +62,7 @@ Model::~Model() {
     if (model_) llama_model_free(model_);
 }
 
-std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings &settings) {
+std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings &settings, bool vocab_only) {
     engine_init();
     if (!std::filesystem::is_regular_file(path))
         throw InputError("model file '" + path +
@@ -70,6 +70,7 @@ std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = settings.n_gpu_layers;
     mp.use_extra_bufts = settings.repack;
+    mp.vocab_only = vocab_only;
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
     m->model_ = llama_model_load_from_file(path.c_str(), mp);

@@ -1,0 +1,85 @@
+// Provider audits (token-difr's audit_provider): generate through a provider, re-tokenise with the model's
+// own vocabulary and chat template, verify the tokens against a reference (the local engine or a remote
+// prompt-logprob endpoint) and summarise into an AuditResult. Every answer and every reference result goes
+// to a RunStore as it arrives, so a re-run continues where an interrupted one stopped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "difr/http.h"
+#include "difr/model.h"
+#include "difr/noise.h"
+#include "difr/remote.h"
+#include "difr/sampling.h"
+#include "difr/store.h"
+#include "difr/summary.h"
+#include "difr/verify.h"
+
+namespace difr {
+
+struct AuditTarget {
+    std::string name;          // label in results: an OpenRouter provider slug or a name for an endpoint
+    Endpoint endpoint;         // where to generate
+    std::string pin_provider;  // OpenRouter: only this provider, no fallbacks; empty for a direct endpoint
+};
+
+struct ReferenceSpec {
+    enum class Kind { local, remote } kind = Kind::local;
+    LogprobWire wire = LogprobWire::fireworks_echo;  // remote only
+    Endpoint endpoint;                               // remote only
+    int32_t topk = 5;                                // remote only: top_logprobs requested per row
+    // What the store keys reference rows by and results record: "local:<model file sha256>" or
+    // "fireworks_echo:<url> model=<m> k=<k>".
+    std::string describe(const Model &model) const;
+};
+
+struct AuditOptions {
+    SamplingParams sampling;  // T = 0 by default: greedy generation and verification, as token-difr
+    NoiseProfile noise = NoiseProfile::vllm;
+    int32_t max_tokens = 100;
+    int32_t concurrency = 8;  // requests in flight per endpoint
+    bool send_seed = true;
+    bool request_logprobs = false;  // ask the provider for logprobs (token ids) to measure re-tokenisation
+    HttpOptions http;
+    EngineSettings engine;  // the local reference's settings
+    bool progress = true;   // progress bars on stderr
+};
+
+// How often re-tokenising the provider's text gives other token ids than the provider reported.
+struct RetokenizationStats {
+    int64_t sequences_compared = 0;  // answers that came with token ids
+    int64_t sequences_changed = 0;   // ... whose re-tokenised ids differ
+    int64_t tokens_compared = 0;     // provider token ids compared
+    int64_t tokens_changed = 0;      // positions where the re-tokenised id differs or is missing
+};
+
+struct AuditResult {
+    std::string provider;     // the target's name
+    std::string model;        // the model name sent to the provider
+    std::string answered_by;  // the provider(s) that answered, as the endpoint reported them
+    std::string reference;    // ReferenceSpec::describe
+    MetricsSummary summary;
+    int64_t n_prompts = 0;
+    int64_t n_truncated = 0;  // finish_reason "length": cut at max_tokens
+    RetokenizationStats retokenization;
+    int64_t responses_reused = 0, responses_new = 0;    // from the store / asked in this run
+    int64_t references_reused = 0, references_new = 0;  // likewise for reference rows
+    std::string config_json;                            // sampling, noise, max_tokens, endpoint (no key)
+};
+
+// Runs one provider's audit. `model` tokenises (it may be loaded vocab-only when the reference is remote)
+// and, for a local reference, verifies. Throws RemoteError when a provider or reference fails for good
+// (what was stored stays stored), InputError for bad inputs.
+AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &conversations,
+                           const AuditTarget &target, const ReferenceSpec &reference,
+                           const AuditOptions &options, RunStore &store);
+
+// {"exact_match_rate": ..., "avg_prob": ..., ..., "n_sequences": ..., "provider": ..., "model": ..., ...}:
+// token-difr's AuditResult fields first, then what difr adds.
+std::string audit_result_to_json(const AuditResult &r);
+// A fixed-width table, one row per provider.
+std::string audit_table(const std::vector<AuditResult> &results);
+
+}  // namespace difr

@@ -1,0 +1,292 @@
+// The audit pipeline: generate (stored as answers arrive) -> re-tokenise -> verify (stored per sequence)
+// -> summarise from the store.
+#include "difr/audit.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "difr/error.h"
+#include "difr/results.h"
+#include "reference.h"
+
+namespace difr {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string sampling_json(const AuditOptions &o) {
+    return json{{"temperature", o.sampling.temperature},
+                {"top_k", o.sampling.top_k},
+                {"top_p", o.sampling.top_p},
+                {"seed", o.sampling.seed},
+                {"noise", std::string(noise_profile_name(o.noise))}}
+        .dump();
+}
+
+std::string messages_json(const std::vector<ChatMessage> &conv) {
+    json a = json::array();
+    for (const ChatMessage &m : conv) a.push_back({{"role", m.role}, {"content", m.content}});
+    return a.dump();
+}
+
+// Generates the answers the store does not hold yet, storing each one the moment it is parsed and checked.
+void generate_missing(const std::vector<std::vector<ChatMessage>> &convs,
+                      const std::vector<std::string> &keys, const AuditTarget &t, const AuditOptions &o,
+                      RunStore &store, AuditResult &result) {
+    std::vector<size_t> missing;
+    for (size_t i = 0; i < convs.size(); ++i)
+        if (!store.response_get(keys[i])) missing.push_back(i);
+    result.responses_reused = (int64_t)(convs.size() - missing.size());
+    if (missing.empty()) return;
+
+    const std::string api_key =
+        t.endpoint.api_key_env.empty() ? "" : api_key_from_env(t.endpoint.api_key_env);
+    const std::string url = t.endpoint.base_url + "/chat/completions";
+    const std::string sampling = sampling_json(o);
+    ProgressBar bar("generate " + t.name, missing.size());
+    std::mutex mu;
+    size_t done = 0;
+    try {
+        parallel_for(missing.size(), o.concurrency, [&](size_t m) {
+            const size_t i = missing[m];
+            ChatRequest cr;
+            cr.messages = convs[i];
+            cr.sampling = o.sampling;
+            cr.send_seed = o.send_seed;
+            cr.max_tokens = o.max_tokens;
+            cr.pin_provider = t.pin_provider;
+            cr.logprobs = o.request_logprobs;
+            HttpRequest req;
+            req.url = url;
+            req.body = chat_request_json(cr, t.endpoint.model);
+            req.api_key = api_key;
+            const std::string where =
+                t.name + ": POST " + url_redact(url) + " (prompt " + std::to_string(i) + ")";
+            const HttpResponse resp = http_send(req, o.http);
+            const ChatResponse parsed = chat_response_parse(resp.body, where);
+            if (!t.pin_provider.empty() && !provider_matches(t.pin_provider, parsed.provider))
+                throw RemoteError(where + ": answered by provider '" + parsed.provider +
+                                  "', not the pinned '" + t.pin_provider +
+                                  "' (allow_fallbacks was false); the answer was not stored");
+            StoredResponse s;
+            s.key = keys[i];
+            s.target = t.name;
+            s.model = t.endpoint.model;
+            s.prompt_index = (int64_t)i;
+            s.sampling_json = sampling;
+            s.request_json = req.body;
+            s.body = resp.body;
+            s.content = parsed.content;
+            s.reasoning = parsed.reasoning;
+            s.finish_reason = parsed.finish_reason;
+            s.answered_by = parsed.provider;
+            s.provider_token_ids = parsed.token_ids;
+            s.attempts = resp.attempts;
+            store.response_put(s);
+            std::lock_guard<std::mutex> lock(mu);
+            ++result.responses_new;
+            if (o.progress) bar.update(++done);
+        });
+    } catch (const RemoteError &e) {
+        throw RemoteError(std::string(e.what()) + "\n" +
+                          std::to_string(result.responses_reused + result.responses_new) + " of " +
+                          std::to_string(convs.size()) + " answers of " + t.name + " are stored in " +
+                          store.path() + "; run the same command again to continue");
+    }
+    if (o.progress) bar.finish();
+}
+
+void retokenization_count(const std::vector<int32_t> &provider_ids, const std::vector<int32_t> &retok,
+                          RetokenizationStats &s) {
+    ++s.sequences_compared;
+    if (provider_ids != retok) ++s.sequences_changed;
+    s.tokens_compared += (int64_t)provider_ids.size();
+    for (size_t j = 0; j < provider_ids.size(); ++j)
+        if (j >= retok.size() || retok[j] != provider_ids[j]) ++s.tokens_changed;
+}
+
+}  // namespace
+
+std::string ReferenceSpec::describe(const Model &model) const {
+    if (kind == Kind::local) return "local:" + file_sha256(model.path());
+    return std::string(wire == LogprobWire::fireworks_echo ? "fireworks_echo:" : "vllm_prompt_logprobs:") +
+           url_redact(endpoint.base_url) + " model=" + endpoint.model + " k=" + std::to_string(topk);
+}
+
+AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs,
+                           const AuditTarget &t, const ReferenceSpec &ref, const AuditOptions &o,
+                           RunStore &store) {
+    sampling_validate(o.sampling);
+    if (o.max_tokens < 1)
+        throw InputError("max_tokens must be at least 1 (got " + std::to_string(o.max_tokens) + ")");
+    AuditResult result;
+    result.provider = t.name;
+    result.model = t.endpoint.model;
+    result.n_prompts = (int64_t)convs.size();
+    result.reference = ref.describe(model);
+    const std::string sampling = sampling_json(o);
+
+    std::vector<std::string> keys;
+    for (size_t i = 0; i < convs.size(); ++i)
+        keys.push_back(request_key(t.name, t.endpoint.base_url, t.endpoint.model, (int64_t)i,
+                                   messages_json(convs[i]), sampling, o.max_tokens));
+    generate_missing(convs, keys, t, o, store, result);
+
+    // Re-tokenise: the prompt with the model's chat template, the answer with its vocabulary, cut at
+    // max_tokens as token-difr does (a re-tokenised text can be longer than what the provider generated).
+    std::vector<TokenSequence> seqs(convs.size());
+    std::vector<std::string> ref_keys(convs.size());
+    std::set<std::string> answered;
+    for (size_t i = 0; i < convs.size(); ++i) {
+        const StoredResponse r = *store.response_get(keys[i]);
+        if (!r.answered_by.empty()) answered.insert(r.answered_by);
+        if (r.finish_reason == "length") ++result.n_truncated;
+        ChatResponse cr;
+        cr.content = r.content;
+        cr.reasoning = r.reasoning;
+        seqs[i].prompt_token_ids = model.chat_tokenize(convs[i]);
+        seqs[i].output_token_ids =
+            model.tokenize(chat_response_text(cr), /*add_special=*/false, /*parse_special=*/true);
+        if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens)
+            seqs[i].output_token_ids.resize(o.max_tokens);
+        if (r.provider_token_ids) {
+            std::vector<int32_t> ids = *r.provider_token_ids;
+            // llama-server lists the end-of-generation token it stopped on; the text does not contain it.
+            if (!ids.empty() && model.is_eog(ids.back())) ids.pop_back();
+            if ((int32_t)ids.size() > o.max_tokens) ids.resize(o.max_tokens);
+            retokenization_count(ids, seqs[i].output_token_ids, result.retokenization);
+        }
+        ref_keys[i] =
+            reference_key(result.reference, sampling, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
+    }
+    for (const std::string &a : answered) result.answered_by += (result.answered_by.empty() ? "" : ",") + a;
+
+    // Verify what the store has no reference row for, storing each sequence as it is finished.
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < seqs.size(); ++i)
+        if (!seqs[i].output_token_ids.empty() && !store.reference_get(ref_keys[i])) todo.push_back(i);
+    size_t with_output = 0;
+    for (const auto &s : seqs) with_output += s.output_token_ids.empty() ? 0 : 1;
+    result.references_reused = (int64_t)(with_output - todo.size());
+    auto put = [&](size_t i, std::span<const TokenMetrics> ms) {
+        StoredReference r;
+        r.key = ref_keys[i];
+        r.response_key = keys[i];
+        r.reference = result.reference;
+        r.prompt_token_ids = seqs[i].prompt_token_ids;
+        r.output_token_ids = seqs[i].output_token_ids;
+        r.metrics.assign(ms.begin(), ms.end());
+        store.reference_put(r);
+    };
+    if (!todo.empty() && ref.kind == ReferenceSpec::Kind::local) {
+        std::vector<TokenSequence> batch;
+        for (size_t i : todo) batch.push_back(seqs[i]);
+        VerifyOptions v;
+        v.sampling = o.sampling;
+        v.noise = o.noise;
+        ProgressBar bar("verify " + t.name, batch.size());
+        verify_sequences(
+            model, o.engine, batch, v, nullptr,
+            [&](size_t done, size_t) {
+                if (o.progress) bar.update(done);
+            },
+            [&](size_t b, std::span<const TokenMetrics> ms) { put(todo[b], ms); });
+        if (o.progress) bar.finish();
+    } else if (!todo.empty()) {
+        const std::string api_key =
+            ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
+        ProgressBar bar("verify " + t.name, todo.size());
+        std::mutex mu;
+        size_t done = 0;
+        parallel_for(todo.size(), o.concurrency, [&](size_t b) {
+            const size_t i = todo[b];
+            put(i, reference_remote_score(ref, seqs[i], o.sampling, o.noise, model.n_vocab(), api_key, o.http,
+                                          i));
+            std::lock_guard<std::mutex> lock(mu);
+            if (o.progress) bar.update(++done);
+        });
+        if (o.progress) bar.finish();
+    }
+    result.references_new = (int64_t)todo.size();
+
+    SummaryAccumulator acc;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        if (!seqs[i].output_token_ids.empty()) {
+            const std::optional<StoredReference> row = store.reference_get(ref_keys[i]);
+            for (const TokenMetrics &m : row->metrics) acc.add(m);
+        }
+        acc.end_sequence();
+    }
+    result.summary = acc.finish();
+
+    json cfg = {
+        {"base_url", url_redact(t.endpoint.base_url)},
+        {"pin_provider", t.pin_provider},
+        {"max_tokens", o.max_tokens},
+        {"sampling", json::parse(sampling)},
+        {"reference", result.reference},
+        {"engine", ref.kind == ReferenceSpec::Kind::local ? json::parse(o.engine.to_json()) : json(nullptr)},
+        {"store", store.path()}};
+    result.config_json = cfg.dump();
+    return result;
+}
+
+std::string audit_result_to_json(const AuditResult &r) {
+    const MetricsSummary &s = r.summary;
+    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    const RetokenizationStats &rt = r.retokenization;
+    json j = {{"exact_match_rate", s.exact_match_rate},
+              {"avg_prob", s.avg_prob},
+              {"avg_margin", num(s.avg_margin)},
+              {"avg_logit_rank", num(s.avg_logit_rank)},
+              {"avg_gumbel_rank", num(s.avg_gumbel_rank)},
+              {"infinite_margin_rate", s.infinite_margin_rate},
+              {"total_tokens", s.total_tokens},
+              {"n_sequences", s.n_sequences},
+              {"provider", r.provider},
+              {"model", r.model},
+              {"answered_by", r.answered_by},
+              {"reference", r.reference},
+              {"n_prompts", r.n_prompts},
+              {"skipped_sequences", s.skipped_sequences},
+              {"n_truncated", r.n_truncated},
+              {"avg_logprob", num(s.avg_logprob)},
+              {"retokenization",
+               {{"sequences_compared", rt.sequences_compared},
+                {"sequences_changed", rt.sequences_changed},
+                {"sequence_change_rate", rt.sequences_compared
+                                             ? json((double)rt.sequences_changed / rt.sequences_compared)
+                                             : json(nullptr)},
+                {"tokens_compared", rt.tokens_compared},
+                {"tokens_changed", rt.tokens_changed}}},
+              {"responses", {{"reused", r.responses_reused}, {"new", r.responses_new}}},
+              {"reference_rows", {{"reused", r.references_reused}, {"new", r.references_new}}},
+              {"config", json::parse(r.config_json)}};
+    return j.dump();
+}
+
+std::string audit_table(const std::vector<AuditResult> &results) {
+    size_t w = 8;
+    for (const auto &r : results) w = std::max(w, r.provider.size());
+    std::string out;
+    char line[512];
+    std::snprintf(line, sizeof line, "%-*s  %8s  %8s  %10s  %8s  %7s  %9s  %s\n", (int)w, "provider", "match",
+                  "avg_prob", "avg_margin", "inf_marg", "tokens", "sequences", "answered by");
+    out += line;
+    for (const auto &r : results) {
+        const MetricsSummary &s = r.summary;
+        std::snprintf(line, sizeof line, "%-*s  %7.2f%%  %8.4f  %10.4f  %7.2f%%  %7lld  %9lld  %s\n", (int)w,
+                      r.provider.c_str(), 100.0 * s.exact_match_rate, s.avg_prob, s.avg_margin,
+                      100.0 * s.infinite_margin_rate, (long long)s.total_tokens, (long long)s.n_sequences,
+                      r.answered_by.empty() ? "-" : r.answered_by.c_str());
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace difr
