@@ -55,3 +55,30 @@ expect_ge "honest exact-match rate" "$honest_rate" 0.97
 expect_le "impostor exact-match rate" "$impostor_rate" 0.85
 expect_ge "honest sequences" "$honest_seqs" 12
 expect_ge "answers compared for re-tokenisation" "$rc_n" 12
+
+# The same stored answers against a remote reference: difr serve over the local engine, asked with
+# Fireworks-style echo logprobs (top 5). Nothing is generated again; only the reference changes. With a top-k
+# reference the greedy check is unchanged for tokens inside the top 5, so the rates must agree with the
+# local engine's.
+"$DIFR" serve --port 0 --ready-file "$WORK/serve.port" -t 1 >"$WORK/serve.log" 2>&1 &
+SERVE_PID=$!
+pids+=("$SERVE_PID")
+for _ in $(seq 1 240); do [ -s "$WORK/serve.port" ] && break; sleep 0.5; done
+[ -s "$WORK/serve.port" ] || { cat "$WORK/serve.log"; fail "difr serve did not start"; }
+REF_PORT=$(tr -dc '0-9' <"$WORK/serve.port")
+"$DIFR" audit --prompts "$ROOT/data/prompts/default.jsonl" --limit 12 --max-tokens 48 --logprobs --concurrency 2 \
+    -p "honest=http://127.0.0.1:$P1/v1" -p "impostor=http://127.0.0.1:$P2/v1" -o "$WORK/audit" \
+    --reference "fireworks=http://127.0.0.1:$REF_PORT/v1" \
+    >"$WORK/out2.txt" 2>"$WORK/err2.txt" || { cat "$WORK/err2.txt"; fail "difr audit against difr serve failed"; }
+kill "$SERVE_PID" 2>/dev/null || true
+cat "$WORK/out2.txt"
+python3 - "$WORK/audit/audit_results.json" "$honest_rate" "$impostor_rate" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for name, local in (("honest", float(sys.argv[2])), ("impostor", float(sys.argv[3]))):
+    got = r[name]["exact_match_rate"]
+    print(f"{name}: difr serve reference {got:.4f}, local engine {local:.4f}")
+    if abs(got - local) > 1e-9:
+        sys.exit(f"FAIL: {name} rate against difr serve differs from the local engine's")
+PY
+echo "ok: difr serve as the reference gives the local engine's rates"
