@@ -10,7 +10,7 @@ KEY="sk-difr-e2e-$(date +%s)-7c1f"
 export DIFR_FAULT_KEY="$KEY"
 python3 "$ROOT/tests/e2e/fault_server.py" "$WORK/port" "$KEY" &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
 URL="http://127.0.0.1:$(cat "$WORK/port")/api/v1"
 

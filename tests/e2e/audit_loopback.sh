@@ -17,7 +17,7 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 start_server() {  # start_server MODEL PORT LOG: one slot, flash attention off (docs/engine.md), one thread
     "$SERVER" -m "$1" --host 127.0.0.1 --port "$2" -fa off --parallel 1 -t 1 -c 2048 --no-webui >"$3" 2>&1 &
     pids+=($!)
