@@ -37,7 +37,6 @@ constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
 std::string provenance_json(const Model &model, const EngineSettings &settings,
                             const SamplingOptions &sampling);
 
-
 void register_generate(CLI::App &app);
 void register_verify(CLI::App &app);
 void register_models(CLI::App &app);

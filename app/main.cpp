@@ -4,8 +4,8 @@
 
 #include "app.h"
 #include "difr/error.h"
-#include "difr/provenance.h"
 #include "difr/http.h"
+#include "difr/provenance.h"
 #include "difr/results.h"
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,6 @@
-// The llama.cpp noise profile: llama.cpp's `dist` sampler draws one uniform number per sampled token and walks
-// the cumulative distribution of the candidates its sampler chain left, in the chain's order (inverse CDF).
-// It is not Gumbel-max, so its metrics are defined in probability space (docs/semantics.md):
+// The llama.cpp noise profile: llama.cpp's `dist` sampler draws one uniform number per sampled token and
+// walks the cumulative distribution of the candidates its sampler chain left, in the chain's order (inverse
+// CDF). It is not Gumbel-max, so its metrics are defined in probability space (docs/semantics.md):
 //   predicted   = the candidate the draw lands on,
 //   prob        = the claimed token's probability after the chain (top-k, top-p, min-p, temperature),
 //   margin      = how far the draw would have to move for the claimed token to be chosen: 0 inside the
@@ -40,7 +40,7 @@ size_t inverse_cdf_select(std::span<const float> x, double rnd);
 
 // Metrics of a claimed token under the llama.cpp profile (T > 0). `logits` is the raw row (for logit_rank
 // and logprob); `ids`/`x` the chain's candidates in order with their tempered logits; `rnd` the draw.
-TokenMetrics token_metrics_inverse_cdf(std::span<const float> logits, int32_t claimed, std::span<const int32_t> ids,
-                                       std::span<const float> x, double rnd);
+TokenMetrics token_metrics_inverse_cdf(std::span<const float> logits, int32_t claimed,
+                                       std::span<const int32_t> ids, std::span<const float> x, double rnd);
 
 }  // namespace difr

@@ -65,8 +65,8 @@ public:
 // n_vocab values, so seek() must be called with consecutive positions (the first call may be any position;
 // seeking the current position again keeps the row). Anything else throws std::logic_error, because a skipped
 // or repeated row would silently shift every later row of the stream.
-// Only the Gumbel profiles have a stream; llama_cpp throws std::invalid_argument (it is an inverse-CDF sampler,
-// difr/inverse_cdf.h).
+// Only the Gumbel profiles have a stream; llama_cpp throws std::invalid_argument (it is an inverse-CDF
+// sampler, difr/inverse_cdf.h).
 std::unique_ptr<NoiseStream> noise_stream_make(NoiseProfile profile, uint64_t seed, int32_t n_vocab);
 
 }  // namespace difr

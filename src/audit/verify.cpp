@@ -57,8 +57,8 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
             // Rows of a sequence arrive in order (Scorer's contract), so draw j belongs to output token j.
             if (!st.draws) st.draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
             chain->filter(logits, chain_ids, chain_x);
-            st.rows.push_back({claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x,
-                                                                  st.draws->next())});
+            st.rows.push_back(
+                {claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x, st.draws->next())});
             return;
         }
         if (!greedy && !st.noise) st.noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);

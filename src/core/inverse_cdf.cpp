@@ -39,8 +39,8 @@ size_t inverse_cdf_select(std::span<const float> x, double rnd) {
     return x.size() - 1;  // llama.cpp's fallback (rounding can leave the last sum a hair below the target)
 }
 
-TokenMetrics token_metrics_inverse_cdf(std::span<const float> logits, int32_t claimed, std::span<const int32_t> ids,
-                                       std::span<const float> x, double rnd) {
+TokenMetrics token_metrics_inverse_cdf(std::span<const float> logits, int32_t claimed,
+                                       std::span<const int32_t> ids, std::span<const float> x, double rnd) {
     TokenMetrics m;
     token_metrics_raw(logits, claimed, m);
     m.margin = kInf;

@@ -81,7 +81,8 @@ std::unique_ptr<NoiseStream> torch_cpu_noise_stream_make(uint64_t seed, int32_t 
 std::unique_ptr<NoiseStream> noise_stream_make(NoiseProfile profile, uint64_t seed, int32_t n_vocab) {
     if (profile == NoiseProfile::torch_cpu) return torch_cpu_noise_stream_make(seed, n_vocab);
     if (profile == NoiseProfile::llama_cpp)
-        throw std::invalid_argument("the llama.cpp profile samples by inverse CDF and has no Gumbel noise stream");
+        throw std::invalid_argument(
+            "the llama.cpp profile samples by inverse CDF and has no Gumbel noise stream");
     return std::make_unique<VllmNoiseStream>(profile, seed);
 }
 

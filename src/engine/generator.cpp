@@ -22,8 +22,8 @@ struct GenSlot {
     size_t seq = 0;
     int32_t fed = 0;  // tokens of this sequence already in the cache
     bool busy = false;
-    std::unique_ptr<NoiseStream> noise;   // Gumbel profiles, T > 0
-    std::unique_ptr<LlamaCppRng> draws;   // the llama.cpp profile, T > 0: one draw per sampled token
+    std::unique_ptr<NoiseStream> noise;  // Gumbel profiles, T > 0
+    std::unique_ptr<LlamaCppRng> draws;  // the llama.cpp profile, T > 0: one draw per sampled token
     uint64_t bug_state = 0;              // SamplingBug's RNG (splitmix64), per sequence
 };
 

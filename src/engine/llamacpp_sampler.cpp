@@ -21,7 +21,8 @@ LlamaCppSampler::~LlamaCppSampler() {
     if (chain_) llama_sampler_free(chain_);
 }
 
-void LlamaCppSampler::filter(std::span<const float> logits, std::vector<int32_t> &ids, std::vector<float> &x) {
+void LlamaCppSampler::filter(std::span<const float> logits, std::vector<int32_t> &ids,
+                             std::vector<float> &x) {
     cells_.resize(logits.size() * sizeof(llama_token_data));
     auto *cells = reinterpret_cast<llama_token_data *>(cells_.data());
     // The same array common_sampler builds from a logits row: every token in id order, unsorted.
