@@ -7,6 +7,9 @@
 
 namespace difr {
 
+// "line L, column C" of a byte offset into a text (nlohmann reports offsets; people want lines).
+std::string text_line_col(const std::string &text, size_t byte);
+
 // token-difr's TokenSequence.
 struct TokenSequence {
     std::vector<int32_t> prompt_token_ids;

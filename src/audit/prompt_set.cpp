@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "difr/error.h"
+#include "difr/sequences.h"
 
 namespace difr {
 
@@ -70,19 +71,6 @@ PromptRecord record_parse(const json &v, const std::string &where) {
     return rec;
 }
 
-std::string position_describe(const std::string &text, size_t byte) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < byte && i < text.size(); ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            col = 1;
-        } else {
-            ++col;
-        }
-    }
-    return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
 bool blank(const std::string &s) {
     return s.find_first_not_of(" \t\r\n") == std::string::npos;
 }
@@ -103,8 +91,7 @@ std::vector<PromptRecord> prompt_records_read(const std::string &path) {
         try {
             doc = json::parse(text);
         } catch (const json::parse_error &e) {
-            throw InputError(path + ": malformed JSON at " + position_describe(text, e.byte) + ": " +
-                             e.what());
+            throw InputError(path + ": malformed JSON at " + text_line_col(text, e.byte) + ": " + e.what());
         }
         for (size_t i = 0; i < doc.size(); ++i)
             out.push_back(record_parse(doc[i], path + ": entry " + std::to_string(i)));

@@ -10,6 +10,20 @@
 
 namespace difr {
 
+namespace {
+
+std::string hex_of(const unsigned char *md, unsigned int n) {
+    std::string hex;
+    char b[3];
+    for (unsigned int i = 0; i < n; ++i) {
+        std::snprintf(b, sizeof b, "%02x", md[i]);
+        hex += b;
+    }
+    return hex;
+}
+
+}  // namespace
+
 std::string file_sha256(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError("cannot read '" + path + "'");
@@ -23,26 +37,14 @@ std::string file_sha256(const std::string &path) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_DigestFinal_ex(ctx.get(), md, &n);
-    std::string hex;
-    char b[3];
-    for (unsigned int i = 0; i < n; ++i) {
-        std::snprintf(b, sizeof b, "%02x", md[i]);
-        hex += b;
-    }
-    return hex;
+    return hex_of(md, n);
 }
 
 std::string text_sha256(const std::string &text) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_Digest(text.data(), text.size(), md, &n, EVP_sha256(), nullptr);
-    std::string hex;
-    char b[3];
-    for (unsigned int i = 0; i < n; ++i) {
-        std::snprintf(b, sizeof b, "%02x", md[i]);
-        hex += b;
-    }
-    return hex;
+    return hex_of(md, n);
 }
 
 }  // namespace difr

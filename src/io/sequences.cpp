@@ -13,20 +13,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// nlohmann reports a byte offset; people want a line and a column.
-std::string line_col(const std::string &text, size_t byte) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < byte && i < text.size(); ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            col = 1;
-        } else {
-            ++col;
-        }
-    }
-    return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
 std::vector<int32_t> token_ids(const json &v, const std::string &where) {
     if (!v.is_array()) throw InputError(where + " must be an array of token ids");
     std::vector<int32_t> ids;
@@ -50,6 +36,19 @@ const json &field(const json &obj, const char *name, const std::string &where) {
 
 }  // namespace
 
+std::string text_line_col(const std::string &text, size_t byte) {
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i < byte && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            col = 1;
+        } else {
+            ++col;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(col);
+}
+
 SequenceFile sequences_read(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError("cannot read '" + path + "'");
@@ -60,8 +59,8 @@ SequenceFile sequences_read(const std::string &path) {
     try {
         doc = json::parse(text);
     } catch (const json::parse_error &e) {
-        throw InputError(path + ": malformed JSON at " + line_col(text, e.byte > 0 ? e.byte - 1 : 0) + ": " +
-                         e.what());
+        throw InputError(path + ": malformed JSON at " + text_line_col(text, e.byte > 0 ? e.byte - 1 : 0) +
+                         ": " + e.what());
     }
 
     SequenceFile file;
