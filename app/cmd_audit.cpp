@@ -9,6 +9,7 @@
 #include "difr/audit.h"
 #include "difr/error.h"
 #include "difr/prompts.h"
+#include "difr/registry.h"
 #include "difr/results.h"
 
 namespace difr::app {
@@ -21,7 +22,8 @@ std::string strip_slash(std::string url) {
 }
 
 // "NAME" is an OpenRouter provider (pinned, no fallbacks); "NAME=URL" is any OpenAI-compatible endpoint.
-AuditTarget target_parse(const std::string &spec, const std::string &openrouter_url, const std::string &model,
+AuditTarget target_parse(const std::string &spec, const std::string &openrouter_url,
+                         const std::string &openrouter_model, const std::string &direct_model,
                          const std::string &key_env) {
     AuditTarget t;
     const size_t eq = spec.find('=');
@@ -31,14 +33,15 @@ AuditTarget target_parse(const std::string &spec, const std::string &openrouter_
         t.pin_provider = spec;
         t.endpoint.base_url = strip_slash(openrouter_url);
         t.endpoint.api_key_env = key_env.empty() ? "OPENROUTER_API_KEY" : key_env;
+        t.endpoint.model = openrouter_model;
     } else {
         t.name = spec.substr(0, eq);
         t.endpoint.base_url = strip_slash(spec.substr(eq + 1));
         t.endpoint.api_key_env = key_env;
         if (t.endpoint.base_url.rfind("http://", 0) != 0 && t.endpoint.base_url.rfind("https://", 0) != 0)
             throw InputError("--provider '" + spec + "': the URL must start with http:// or https://");
+        t.endpoint.model = direct_model;
     }
-    t.endpoint.model = model;
     return t;
 }
 
@@ -63,6 +66,45 @@ ReferenceSpec reference_parse(const std::string &spec, const std::string &model,
     return r;
 }
 
+// The model names each party uses. An explicit option wins; with --hf-model the registry supplies the rest
+// (OpenRouter's id, Fireworks' name, the cached GGUF); otherwise everything is the GGUF file's stem.
+struct ModelNames {
+    std::string gguf;        // what -m resolves (empty: the embedded model)
+    std::string openrouter;  // sent to OpenRouter providers
+    std::string direct;      // sent to NAME=URL endpoints (vLLM serves under the HF name)
+    std::string reference;   // sent to a remote reference
+};
+
+ModelNames model_names(const std::string &hf, const std::string &registry_file, const std::string &gguf_opt,
+                       const std::string &remote_opt, const std::string &reference_opt,
+                       const std::string &reference_spec) {
+    ModelNames n;
+    n.gguf = gguf_opt;
+    if (hf.empty()) {
+        if (!registry_file.empty()) throw InputError("--registry is only read with --hf-model");
+        const std::string stem =
+            remote_opt.empty() ? std::filesystem::path(model_resolve(gguf_opt)).stem().string() : remote_opt;
+        n.openrouter = n.direct = stem;
+        n.reference = reference_opt.empty() ? stem : reference_opt;
+        return n;
+    }
+    const Registry reg = registry_load(registry_file);
+    if (n.gguf.empty()) {
+        const std::optional<std::string> gguf = reg.find(hf, kRegistryGguf);
+        if (!gguf)
+            throw InputError("--hf-model '" + hf +
+                             "': the model registry has no GGUF for it; pass the GGUF with -m (difr registry "
+                             "lists the table)");
+        n.gguf = *gguf;
+    }
+    n.openrouter = remote_opt.empty() ? reg.lookup(hf, kRegistryOpenRouter) : remote_opt;
+    n.direct = remote_opt.empty() ? hf : remote_opt;
+    n.reference = reference_opt;
+    if (n.reference.empty())
+        n.reference = reference_spec.rfind("fireworks=", 0) == 0 ? reg.lookup(hf, kRegistryFireworks) : hf;
+    return n;
+}
+
 }  // namespace
 
 void register_audit(CLI::App &app) {
@@ -71,6 +113,7 @@ void register_audit(CLI::App &app) {
         SamplingOptions sampling;
         std::string prompts_file, system, out, store, remote_model, key_env, reference = "local";
         std::string openrouter_url = "https://openrouter.ai/api/v1", reference_model, reference_key_env;
+        std::string hf_model, registry_file, assume_system;
         std::vector<std::string> providers;
         int32_t limit = 0, max_tokens = 100, concurrency = 8, reference_topk = 5;
         bool vocab_only = false, logprobs = false, no_seed = false;
@@ -84,13 +127,24 @@ void register_audit(CLI::App &app) {
     add_sampling_options(*cmd, o->sampling);
     cmd->add_option("--prompts", o->prompts_file, "JSONL file, one conversation per line")->required();
     cmd->add_option("--limit", o->limit, "audit only the first N conversations");
-    cmd->add_option("--system", o->system, "system prompt prepended to every conversation");
+    cmd->add_option("--system", o->system,
+                    "system prompt prepended to every conversation (sent and verified)");
+    cmd->add_option("--assume-system", o->assume_system,
+                    "verify as if the provider put this system prompt before every conversation (not sent): "
+                    "a provider that adds another one, or none, matches less");
     cmd->add_option("-p,--provider", o->providers,
                     "NAME: an OpenRouter provider (pinned, no fallbacks); NAME=URL: an OpenAI-compatible "
                     "endpoint such as http://127.0.0.1:8080/v1 (repeatable)")
         ->required();
+    cmd->add_option(
+        "--hf-model", o->hf_model,
+        "HuggingFace model name: the registry gives OpenRouter's id, Fireworks' name and the cached "
+        "GGUF (difr registry); NAME=URL endpoints and a vLLM reference get the HF name");
+    cmd->add_option("--registry", o->registry_file,
+                    "registry file overriding the built-in one for --hf-model (also $DIFR_REGISTRY)");
     cmd->add_option("--remote-model", o->remote_model,
-                    "model name sent to the providers (default: the GGUF file name without .gguf)");
+                    "model name sent to the providers (default: from --hf-model, else the GGUF file name "
+                    "without .gguf)");
     cmd->add_option("--openrouter-url", o->openrouter_url, "base URL for NAME providers")
         ->capture_default_str();
     cmd->add_option("--api-key-env", o->key_env,
@@ -130,18 +184,17 @@ void register_audit(CLI::App &app) {
         if (!o->system.empty())
             for (auto &c : convs) c.insert(c.begin(), ChatMessage{"system", o->system});
 
-        const std::string model_path = model_resolve(o->engine.model);
-        std::string remote_model = o->remote_model;
-        if (remote_model.empty()) remote_model = std::filesystem::path(model_path).stem().string();
+        const ModelNames names = model_names(o->hf_model, o->registry_file, o->engine.model, o->remote_model,
+                                             o->reference_model, o->reference);
+        const std::string model_path = model_resolve(names.gguf);
         ReferenceSpec ref =
-            reference_parse(o->reference, o->reference_model.empty() ? remote_model : o->reference_model,
-                            o->reference_key_env, o->reference_topk);
+            reference_parse(o->reference, names.reference, o->reference_key_env, o->reference_topk);
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
             throw InputError(
                 "--vocab-only needs a remote --reference: the local reference scores with the weights");
         std::vector<AuditTarget> targets;
         for (const std::string &p : o->providers)
-            targets.push_back(target_parse(p, o->openrouter_url, remote_model, o->key_env));
+            targets.push_back(target_parse(p, o->openrouter_url, names.openrouter, names.direct, o->key_env));
 
         std::error_code ec;
         std::filesystem::create_directories(o->out, ec);
@@ -158,6 +211,7 @@ void register_audit(CLI::App &app) {
         a.request_logprobs = o->logprobs;
         a.http = o->http;
         a.engine = o->engine.settings;
+        a.assumed_system = o->assume_system;
 
         // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider
         // so that finished providers are on disk even if a later one fails.

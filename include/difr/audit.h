@@ -33,6 +33,10 @@ struct ReferenceSpec {
     // What the store keys reference rows by and results record: "local:<model file sha256>" or
     // "fireworks_echo:<url> model=<m> k=<k>".
     std::string describe(const Model &model) const;
+    // The result's "reference" object: {"kind": "local", "id", "model", "model_sha256"} or
+    // {"kind": "topk", "id", "k", "wire", "url", "model"} (design.md section 3: a top-k reference says so and
+    // which k). `id` is describe()'s string (computed once: it hashes the model file).
+    std::string to_json(const Model &model, const std::string &id) const;
 };
 
 struct AuditOptions {
@@ -45,6 +49,9 @@ struct AuditOptions {
     HttpOptions http;
     EngineSettings engine;  // the local reference's settings
     bool progress = true;   // progress bars on stderr
+    // System-prompt check: verify as if the provider put this system message before every conversation
+    // (it is not sent). Empty: verify the conversation exactly as sent.
+    std::string assumed_system;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.
@@ -56,10 +63,11 @@ struct RetokenizationStats {
 };
 
 struct AuditResult {
-    std::string provider;     // the target's name
-    std::string model;        // the model name sent to the provider
-    std::string answered_by;  // the provider(s) that answered, as the endpoint reported them
-    std::string reference;    // ReferenceSpec::describe
+    std::string provider;        // the target's name
+    std::string model;           // the model name sent to the provider
+    std::string answered_by;     // the provider(s) that answered, as the endpoint reported them
+    std::string reference;       // ReferenceSpec::describe
+    std::string reference_json;  // ReferenceSpec::to_json
     MetricsSummary summary;
     int64_t n_prompts = 0;
     int64_t n_truncated = 0;  // finish_reason "length": cut at max_tokens

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -101,6 +102,16 @@ void generate_missing(const std::vector<std::vector<ChatMessage>> &convs,
     if (o.progress) bar.finish();
 }
 
+// What the reference conditions on: the conversation as sent, after the system message the provider is
+// assumed to add.
+std::vector<ChatMessage> verified_conversation(const std::vector<ChatMessage> &sent,
+                                               const std::string &system) {
+    if (system.empty()) return sent;
+    std::vector<ChatMessage> conv{ChatMessage{"system", system}};
+    conv.insert(conv.end(), sent.begin(), sent.end());
+    return conv;
+}
+
 void retokenization_count(const std::vector<int32_t> &provider_ids, const std::vector<int32_t> &retok,
                           RetokenizationStats &s) {
     ++s.sequences_compared;
@@ -118,6 +129,22 @@ std::string ReferenceSpec::describe(const Model &model) const {
            url_redact(endpoint.base_url) + " model=" + endpoint.model + " k=" + std::to_string(topk);
 }
 
+std::string ReferenceSpec::to_json(const Model &model, const std::string &id) const {
+    if (kind == Kind::local)
+        return json{{"kind", "local"},
+                    {"id", id},
+                    {"model", std::filesystem::path(model.path()).filename().string()},
+                    {"model_sha256", id.substr(id.find(':') + 1)}}
+            .dump();
+    return json{{"kind", "topk"},
+                {"id", id},
+                {"k", topk},
+                {"wire", wire == LogprobWire::fireworks_echo ? "fireworks_echo" : "vllm_prompt_logprobs"},
+                {"url", url_redact(endpoint.base_url)},
+                {"model", endpoint.model}}
+        .dump();
+}
+
 AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs,
                            const AuditTarget &t, const ReferenceSpec &ref, const AuditOptions &o,
                            RunStore &store) {
@@ -129,6 +156,7 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
     result.model = t.endpoint.model;
     result.n_prompts = (int64_t)convs.size();
     result.reference = ref.describe(model);
+    result.reference_json = ref.to_json(model, result.reference);
     const std::string sampling = sampling_json(o);
 
     std::vector<std::string> keys;
@@ -149,7 +177,7 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         ChatResponse cr;
         cr.content = r.content;
         cr.reasoning = r.reasoning;
-        seqs[i].prompt_token_ids = model.chat_tokenize(convs[i]);
+        seqs[i].prompt_token_ids = model.chat_tokenize(verified_conversation(convs[i], o.assumed_system));
         seqs[i].output_token_ids =
             model.tokenize(chat_response_text(cr), /*add_special=*/false, /*parse_special=*/true);
         if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens)
@@ -230,6 +258,7 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         {"max_tokens", o.max_tokens},
         {"sampling", json::parse(sampling)},
         {"reference", result.reference},
+        {"assumed_system_prompt", o.assumed_system.empty() ? json(nullptr) : json(o.assumed_system)},
         {"engine", ref.kind == ReferenceSpec::Kind::local ? json::parse(o.engine.to_json()) : json(nullptr)},
         {"store", store.path()}};
     result.config_json = cfg.dump();
@@ -251,7 +280,7 @@ std::string audit_result_to_json(const AuditResult &r) {
               {"provider", r.provider},
               {"model", r.model},
               {"answered_by", r.answered_by},
-              {"reference", r.reference},
+              {"reference", r.reference_json.empty() ? json(r.reference) : json::parse(r.reference_json)},
               {"n_prompts", r.n_prompts},
               {"skipped_sequences", s.skipped_sequences},
               {"n_truncated", r.n_truncated},
