@@ -18,3 +18,15 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 
 log() { printf '[difr] %s\n' "$*" >&2; }
 die() { printf '[difr] error: %s\n' "$*" >&2; exit 1; }
+
+pip_download() {  # pip_download REQUIREMENT DEST [extra pip args]
+    local req=$1 dest=$2; shift 2
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" "$req" \
+        || die "could not download $req from PyPI (is PyPI reachable?)"
+}
+
+check_sha256() {  # check_sha256 FILE SHA256
+    local got
+    got=$(sha256sum "$1" | cut -d' ' -f1)
+    [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got (delete it and run again)"
+}

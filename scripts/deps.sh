@@ -26,18 +26,6 @@ install_debian_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-pip_download() {  # pip_download REQUIREMENT DEST [extra pip args]
-    local req=$1 dest=$2; shift 2
-    python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" "$req" \
-        || die "could not download $req from PyPI (is PyPI reachable?)"
-}
-
-check_sha256() {  # check_sha256 FILE SHA256
-    local got
-    got=$(sha256sum "$1" | cut -d' ' -f1)
-    [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got (delete it and run again)"
-}
-
 fetch_llama_cpp() {
     [ -f "$LLAMA_SRC/include/llama.h" ] && return 0
     local dl="$DIFR_CACHE/downloads"
