@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
 #include "difr/sequences.h"
 
 namespace difr {
@@ -97,20 +98,8 @@ std::vector<PromptRecord> prompt_records_read(const std::string &path) {
             out.push_back(record_parse(doc[i], path + ": entry " + std::to_string(i)));
         return out;
     }
-    std::istringstream lines(text);
-    std::string line;
-    for (size_t n = 1; std::getline(lines, line); ++n) {
-        if (blank(line)) continue;
-        const std::string where = path + ":" + std::to_string(n);
-        json v;
-        try {
-            v = json::parse(line);
-        } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
-                             e.what());
-        }
-        out.push_back(record_parse(v, where));
-    }
+    jsonl_for_each(text, path,
+                   [&](const json &v, const std::string &where) { out.push_back(record_parse(v, where)); });
     return out;
 }
 

@@ -2,8 +2,10 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
 
 namespace difr {
 
@@ -41,22 +43,14 @@ std::vector<ChatMessage> messages_from_json(const json &v, const std::string &wh
 }  // namespace
 
 std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError("cannot read prompts file '" + path + "'");
+    std::stringstream text;
+    text << in.rdbuf();
     std::vector<std::vector<ChatMessage>> out;
-    std::string line;
-    for (size_t n = 1; std::getline(in, line); ++n) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const std::string where = path + ":" + std::to_string(n);
-        json v;
-        try {
-            v = json::parse(line);
-        } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
-                             e.what());
-        }
+    jsonl_for_each(text.str(), path, [&](const json &v, const std::string &where) {
         out.push_back(messages_from_json(v, where));
-    }
+    });
     if (out.empty()) throw InputError("prompts file '" + path + "' holds no conversation");
     return out;
 }

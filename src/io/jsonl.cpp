@@ -1,0 +1,27 @@
+#include "difr/jsonl.h"
+
+#include <sstream>
+
+#include "difr/error.h"
+
+namespace difr {
+
+void jsonl_for_each(const std::string &text, const std::string &path,
+                    const std::function<void(const nlohmann::json &, const std::string &)> &fn) {
+    std::istringstream lines(text);
+    std::string line;
+    for (size_t n = 1; std::getline(lines, line); ++n) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const std::string where = path + ":" + std::to_string(n);
+        nlohmann::json v;
+        try {
+            v = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::parse_error &e) {
+            throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
+                             e.what());
+        }
+        fn(v, where);
+    }
+}
+
+}  // namespace difr
