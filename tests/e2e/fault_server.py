@@ -24,7 +24,9 @@ import re
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import serve_on_free_port
 
 LOCK = threading.Lock()
 STATS = {}  # message -> {"requests": n, "ok": n, "times": [...]}
@@ -117,13 +119,7 @@ def answer(req, text, provider):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    with open(sys.argv[1] + ".tmp", "w") as f:
-        f.write(str(server.server_address[1]))
-    import os
-    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-    server.serve_forever()
+    serve_on_free_port(Handler, sys.argv[1])
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ request's messages (replacing a system message the client sent, as a provider th
 upstream answer (status and body) is passed back unchanged, so the client sees an ordinary provider.
 """
 import json
-import os
 import sys
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import serve_on_free_port
 
 UPSTREAM = sys.argv[2].rstrip("/")
 SYSTEM = sys.argv[3]
@@ -50,11 +51,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    with open(sys.argv[1] + ".tmp", "w") as f:
-        f.write(str(server.server_address[1]))
-    os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-    server.serve_forever()
+    serve_on_free_port(Handler, sys.argv[1])
 
 
 if __name__ == "__main__":
