@@ -116,7 +116,7 @@ void register_audit(CLI::App &app) {
         std::string hf_model, registry_file, assume_system;
         std::vector<std::string> providers;
         int32_t limit = 0, max_tokens = 100, concurrency = 8, reference_topk = 5;
-        bool vocab_only = false, logprobs = false, no_seed = false;
+        bool vocab_only = false, logprobs = false, no_seed = false, provider_ids = false;
         double fail_below = -1.0;
         HttpOptions http;
     };
@@ -170,6 +170,10 @@ void register_audit(CLI::App &app) {
         ->capture_default_str();
     cmd->add_flag("--logprobs", o->logprobs,
                   "ask providers for logprobs, to compare their token ids with the re-tokenised ones");
+    cmd->add_flag(
+        "--provider-ids", o->provider_ids,
+        "with --logprobs: verify the token ids a provider returned when they spell exactly its text, "
+        "instead of re-tokenising the text");
     cmd->add_flag("--no-seed", o->no_seed, "do not send the seed");
     cmd->add_option("-o,--out", o->out, "output directory: audit_results.json, one JSON per provider")
         ->required();
@@ -179,6 +183,9 @@ void register_audit(CLI::App &app) {
                     "exit with status 1 if any provider's match rate is below this");
 
     cmd->callback([o] {
+        if (o->provider_ids && !o->logprobs)
+            throw InputError(
+                "--provider-ids needs --logprobs: providers return token ids only with logprobs");
         std::vector<std::vector<ChatMessage>> convs = conversations_read(o->prompts_file);
         if (o->limit > 0 && (size_t)o->limit < convs.size()) convs.resize(o->limit);
         if (!o->system.empty())
@@ -212,6 +219,7 @@ void register_audit(CLI::App &app) {
         a.http = o->http;
         a.engine = o->engine.settings;
         a.assumed_system = o->assume_system;
+        a.verify_provider_ids = o->provider_ids;
 
         // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider
         // so that finished providers are on disk even if a later one fails.

@@ -52,14 +52,18 @@ struct AuditOptions {
     // System-prompt check: verify as if the provider put this system message before every conversation
     // (it is not sent). Empty: verify the conversation exactly as sent.
     std::string assumed_system;
+    // Verify the token ids a provider returned (request_logprobs) instead of the re-tokenised text, for each
+    // answer whose ids detokenise to exactly its text; other answers are re-tokenised as usual.
+    bool verify_provider_ids = false;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.
 struct RetokenizationStats {
-    int64_t sequences_compared = 0;  // answers that came with token ids
-    int64_t sequences_changed = 0;   // ... whose re-tokenised ids differ
-    int64_t tokens_compared = 0;     // provider token ids compared
-    int64_t tokens_changed = 0;      // positions where the re-tokenised id differs or is missing
+    int64_t sequences_compared = 0;              // answers that came with token ids
+    int64_t sequences_changed = 0;               // ... whose re-tokenised ids differ
+    int64_t tokens_compared = 0;                 // provider token ids compared
+    int64_t tokens_changed = 0;                  // positions where the re-tokenised id differs or is missing
+    int64_t sequences_verified_as_returned = 0;  // verify_provider_ids: answers whose own ids were verified
 };
 
 struct AuditResult {

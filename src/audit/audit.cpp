@@ -178,16 +178,23 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         cr.content = r.content;
         cr.reasoning = r.reasoning;
         seqs[i].prompt_token_ids = model.chat_tokenize(verified_conversation(convs[i], o.assumed_system));
-        seqs[i].output_token_ids =
-            model.tokenize(chat_response_text(cr), /*add_special=*/false, /*parse_special=*/true);
+        const std::string text = chat_response_text(cr);
+        seqs[i].output_token_ids = model.tokenize(text, /*add_special=*/false, /*parse_special=*/true);
         if ((int32_t)seqs[i].output_token_ids.size() > o.max_tokens)
             seqs[i].output_token_ids.resize(o.max_tokens);
         if (r.provider_token_ids) {
             std::vector<int32_t> ids = *r.provider_token_ids;
             // llama-server lists the end-of-generation token it stopped on; the text does not contain it.
             if (!ids.empty() && model.is_eog(ids.back())) ids.pop_back();
-            if ((int32_t)ids.size() > o.max_tokens) ids.resize(o.max_tokens);
+            const bool whole = (int32_t)ids.size() <= o.max_tokens;
+            if (!whole) ids.resize(o.max_tokens);
             retokenization_count(ids, seqs[i].output_token_ids, result.retokenization);
+            // The provider's own ids are verified when they spell exactly the text it returned: then they are
+            // the tokens it generated, and no re-tokenisation guess stands between them and the reference.
+            if (o.verify_provider_ids && whole && model.detokenize(ids) == text) {
+                seqs[i].output_token_ids = ids;
+                ++result.retokenization.sequences_verified_as_returned;
+            }
         }
         ref_keys[i] =
             reference_key(result.reference, sampling, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
@@ -258,6 +265,7 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         {"max_tokens", o.max_tokens},
         {"sampling", json::parse(sampling)},
         {"reference", result.reference},
+        {"verify_provider_ids", o.verify_provider_ids},
         {"assumed_system_prompt", o.assumed_system.empty() ? json(nullptr) : json(o.assumed_system)},
         {"engine", ref.kind == ReferenceSpec::Kind::local ? json::parse(o.engine.to_json()) : json(nullptr)},
         {"store", store.path()}};
@@ -292,7 +300,8 @@ std::string audit_result_to_json(const AuditResult &r) {
                                              ? json((double)rt.sequences_changed / rt.sequences_compared)
                                              : json(nullptr)},
                 {"tokens_compared", rt.tokens_compared},
-                {"tokens_changed", rt.tokens_changed}}},
+                {"tokens_changed", rt.tokens_changed},
+                {"sequences_verified_as_returned", rt.sequences_verified_as_returned}}},
               {"responses", {{"reused", r.responses_reused}, {"new", r.responses_new}}},
               {"reference_rows", {{"reused", r.references_reused}, {"new", r.references_new}}},
               {"config", json::parse(r.config_json)}};

@@ -113,8 +113,24 @@ assert 10 <= served <= 11, served
 print(f"ok: killed with {before} answers stored; the re-run asked for {10 - before} more; server answered {served} times")
 PY
 
+# --provider-ids verifies a provider's own token ids only when they spell its text: ids 1, 2, 3 do not, so the
+# answer is re-tokenised (and counted as changed); without --logprobs the option is refused.
+printf '{"prompt": "ids Name a bird."}\n' >"$WORK/ids.jsonl"
+ids_args=(audit --prompts "$WORK/ids.jsonl" -p fault --openrouter-url "$URL" --api-key-env DIFR_FAULT_KEY
+          --remote-model test/model --max-tokens 16 -o "$WORK/ids")
+"$DIFR" "${ids_args[@]}" --logprobs --provider-ids >"$WORK/out_ids.txt" 2>"$WORK/err_ids.txt" \
+    || { cat "$WORK/err_ids.txt"; fail "the --provider-ids audit failed"; }
+python3 - "$WORK/ids/audit_results.json" <<'PY'
+import json, sys
+rt = json.load(open(sys.argv[1]))["fault"]["retokenization"]
+assert rt["sequences_compared"] == 1 and rt["sequences_changed"] == 1, rt
+assert rt["sequences_verified_as_returned"] == 0, rt
+print("ok: ids that do not spell the answer are not verified; the text is re-tokenised")
+PY
+expect_error 2 "provider-ids needs --logprobs" -- "$DIFR" "${ids_args[@]}" --provider-ids
+
 # The key went to the server (it answers 401 otherwise) but nowhere else.
-if grep -a -r -l -- "$KEY" "$WORK"/out "$WORK"/slow "$WORK"/err*.txt "$WORK"/out*.txt; then fail "the API key leaked"; fi
+if grep -a -r -l -- "$KEY" "$WORK"/out "$WORK"/slow "$WORK"/ids "$WORK"/err*.txt "$WORK"/out*.txt; then fail "the API key leaked"; fi
 echo "ok: the key appears in no output, log or stored file"
 # Without the key variable the audit refuses to start, naming the variable.
 unset DIFR_FAULT_KEY

@@ -14,6 +14,7 @@ chooses its fate with directives (each fault is served only the first N times th
   fault:provider  a valid answer from another provider ("Together") than the pinned one
   slow            the answer comes after 0.4 s (every time)
   think           the answer carries "reasoning" beside the content (OpenRouter's shape)
+  ids             the answer carries llama-server-style logprobs whose token ids (1, 2, 3) do not spell it
 Otherwise the answer is a fixed sentence, with "provider" set to the pinned provider's display name.
 When REQUIRED_KEY is given, requests without "Authorization: Bearer REQUIRED_KEY" get 401 with the header
 echoed in the body (so a client that printed error bodies would leak its key).
@@ -110,10 +111,13 @@ def answer(req, text, provider):
     if "think" in text.split():
         message["reasoning"] = "The user wants a short reply."
         message["content"] = "Short reply."
+    choice = {"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}
+    if "ids" in text.split():
+        choice["logprobs"] = {"content": [{"id": i, "token": "?", "logprob": -0.5} for i in (1, 2, 3)]}
     return json.dumps({
         "id": "gen-fault", "provider": provider, "model": req.get("model", ""), "object": "chat.completion",
         "created": int(time.time()),
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}],
+        "choices": [choice],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
     })
 
