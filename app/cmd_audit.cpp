@@ -42,27 +42,6 @@ AuditTarget target_parse(const std::string &spec, const std::string &openrouter_
     return t;
 }
 
-// "local", "fireworks=URL" or "vllm=URL".
-ReferenceSpec reference_parse(const std::string &spec, const std::string &model, const std::string &key_env,
-                              int32_t topk) {
-    ReferenceSpec r;
-    if (spec == "local") return r;
-    const size_t eq = spec.find('=');
-    const std::string kind = spec.substr(0, eq);
-    if (eq == std::string::npos || (kind != "fireworks" && kind != "vllm"))
-        throw InputError("--reference '" + spec + "': expected local, fireworks=URL or vllm=URL");
-    r.kind = ReferenceSpec::Kind::remote;
-    r.wire = kind == "fireworks" ? LogprobWire::fireworks_echo : LogprobWire::vllm_prompt_logprobs;
-    r.endpoint.base_url = strip_slash(spec.substr(eq + 1));
-    r.endpoint.model = model;
-    r.endpoint.api_key_env = key_env;
-    if (key_env.empty() && r.endpoint.base_url.find("fireworks.ai") != std::string::npos)
-        r.endpoint.api_key_env = "FIREWORKS_API_KEY";
-    if (topk < 1) throw InputError("--reference-topk must be at least 1");
-    r.topk = topk;
-    return r;
-}
-
 }  // namespace
 
 void register_audit(CLI::App &app) {
@@ -134,8 +113,8 @@ void register_audit(CLI::App &app) {
         std::string remote_model = o->remote_model;
         if (remote_model.empty()) remote_model = std::filesystem::path(model_path).stem().string();
         ReferenceSpec ref =
-            reference_parse(o->reference, o->reference_model.empty() ? remote_model : o->reference_model,
-                            o->reference_key_env, o->reference_topk);
+            reference_spec_parse(o->reference, o->reference_model.empty() ? remote_model : o->reference_model,
+                                 o->reference_key_env, o->reference_topk);
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
             throw InputError(
                 "--vocab-only needs a remote --reference: the local reference scores with the weights");

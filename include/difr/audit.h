@@ -11,6 +11,7 @@
 #include "difr/http.h"
 #include "difr/model.h"
 #include "difr/noise.h"
+#include "difr/reference.h"
 #include "difr/remote.h"
 #include "difr/sampling.h"
 #include "difr/store.h"
@@ -23,16 +24,6 @@ struct AuditTarget {
     std::string name;          // label in results: an OpenRouter provider slug or a name for an endpoint
     Endpoint endpoint;         // where to generate
     std::string pin_provider;  // OpenRouter: only this provider, no fallbacks; empty for a direct endpoint
-};
-
-struct ReferenceSpec {
-    enum class Kind { local, remote } kind = Kind::local;
-    LogprobWire wire = LogprobWire::fireworks_echo;  // remote only
-    Endpoint endpoint;                               // remote only
-    int32_t topk = 5;                                // remote only: top_logprobs requested per row
-    // What the store keys reference rows by and results record: "local:<model file sha256>" or
-    // "fireworks_echo:<url> model=<m> k=<k>".
-    std::string describe(const Model &model) const;
 };
 
 struct AuditOptions {

@@ -10,8 +10,8 @@
 #include <set>
 
 #include "difr/error.h"
+#include "difr/reference.h"
 #include "difr/results.h"
-#include "reference.h"
 
 namespace difr {
 
@@ -112,12 +112,6 @@ void retokenization_count(const std::vector<int32_t> &provider_ids, const std::v
 
 }  // namespace
 
-std::string ReferenceSpec::describe(const Model &model) const {
-    if (kind == Kind::local) return "local:" + file_sha256(model.path());
-    return std::string(wire == LogprobWire::fireworks_echo ? "fireworks_echo:" : "vllm_prompt_logprobs:") +
-           url_redact(endpoint.base_url) + " model=" + endpoint.model + " k=" + std::to_string(topk);
-}
-
 AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs,
                            const AuditTarget &t, const ReferenceSpec &ref, const AuditOptions &o,
                            RunStore &store) {
@@ -198,18 +192,13 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
             [&](size_t b, std::span<const TokenMetrics> ms) { put(todo[b], ms); });
         if (o.progress) bar.finish();
     } else if (!todo.empty()) {
-        const std::string api_key =
-            ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
         ProgressBar bar("verify " + t.name, todo.size());
-        std::mutex mu;
         size_t done = 0;
-        parallel_for(todo.size(), o.concurrency, [&](size_t b) {
-            const size_t i = todo[b];
-            put(i, reference_remote_score(ref, seqs[i], o.sampling, o.noise, model.n_vocab(), api_key, o.http,
-                                          i));
-            std::lock_guard<std::mutex> lock(mu);
-            if (o.progress) bar.update(++done);
-        });
+        reference_remote_score_many(ref, seqs, todo, o.sampling, o.noise, model.n_vocab(), o.http,
+                                    o.concurrency, [&](size_t i, std::span<const TokenMetrics> ms) {
+                                        put(i, ms);
+                                        if (o.progress) bar.update(++done);
+                                    });
         if (o.progress) bar.finish();
     }
     result.references_new = (int64_t)todo.size();

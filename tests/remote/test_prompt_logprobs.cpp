@@ -5,7 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "../../src/audit/reference.h"
+#include "difr/reference.h"
 #include "difr/remote.h"
 
 namespace difr {
