@@ -42,6 +42,7 @@ ReferenceSpec reference_spec_parse(const std::string &spec, const std::string &m
                                    const std::string &option = "--reference");
 
 // Metrics of the claimed `output` tokens from top-k rows (one per output token), -inf outside the top k.
+// `logprob` is the claimed token's logprob as the reference returned it (-inf outside the top k).
 std::vector<TokenMetrics> topk_rows_metrics(std::span<const TopkRow> rows, std::span<const int32_t> output,
                                             const SamplingParams &sampling, NoiseProfile noise,
                                             int64_t prompt_len, int32_t n_vocab);

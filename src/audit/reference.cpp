@@ -88,7 +88,11 @@ std::vector<TokenMetrics> topk_rows_metrics(std::span<const TopkRow> rows, std::
             dense[e.token_id] = e.logprob;
         }
         if (noise) noise->seek(prompt_len - 1 + (int64_t)j);
-        out.push_back(token_metrics_compute(dense, output[j], sampling, noise.get(), scratch));
+        TokenMetrics m = token_metrics_compute(dense, output[j], sampling, noise.get(), scratch);
+        // The row already is log_softmax of the reference's logits: the claimed token's logprob is the value
+        // it returned, not one renormalised over the top k (design.md section 2, item 8).
+        m.logprob = dense[output[j]];
+        out.push_back(m);
         for (const TopkEntry &e : rows[j]) dense[e.token_id] = kNegInf;
     }
     return out;
