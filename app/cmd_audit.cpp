@@ -86,13 +86,7 @@ void register_audit(CLI::App &app) {
     cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens per answer")->capture_default_str();
     cmd->add_option("--concurrency", o->concurrency, "requests in flight per endpoint")
         ->capture_default_str();
-    cmd->add_option("--timeout", o->http.timeout_s, "seconds per request")->capture_default_str();
-    cmd->add_option("--connect-timeout", o->http.connect_timeout_s, "seconds to connect")
-        ->capture_default_str();
-    cmd->add_option("--max-attempts", o->http.max_attempts, "tries per request (429, 5xx, timeouts)")
-        ->capture_default_str();
-    cmd->add_option("--backoff", o->http.backoff_initial_s, "first retry delay in seconds, doubled per retry")
-        ->capture_default_str();
+    add_http_options(*cmd, o->http);
     cmd->add_flag("--logprobs", o->logprobs,
                   "ask providers for logprobs, to compare their token ids with the re-tokenised ones");
     cmd->add_flag("--no-seed", o->no_seed, "do not send the seed");

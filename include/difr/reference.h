@@ -66,4 +66,20 @@ void reference_remote_score_many(const ReferenceSpec &ref, std::span<const Token
                                  NoiseProfile noise, int32_t n_vocab, const HttpOptions &http,
                                  int32_t concurrency, const ReferenceScored &on_scored);
 
+struct RemoteVerifyOptions {
+    VerifyOptions verify;
+    int32_t concurrency = 8;  // requests in flight
+    HttpOptions http;
+};
+
+// verify_sequences against a remote reference: every sequence is checked against the vocabulary first
+// (InputError naming sequence and position), then scored over HTTP. Whole sequences go to `writer` and
+// `sink` in input order as soon as they and all before them are scored, so after a RemoteError the
+// sequences before the first unfinished one are written. result.stats counts the tokens sent (prompt +
+// output) and the rows scored; decode_calls stays 0.
+VerifyResult verify_sequences_remote(const ReferenceSpec &ref, int32_t n_vocab,
+                                     std::span<const TokenSequence> seqs, const RemoteVerifyOptions &options,
+                                     TokenMetricsWriter *writer = nullptr,
+                                     const VerifyProgress &progress = {}, const VerifySink &sink = {});
+
 }  // namespace difr

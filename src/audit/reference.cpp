@@ -144,4 +144,67 @@ void reference_remote_score_many(const ReferenceSpec &ref, std::span<const Token
     });
 }
 
+VerifyResult verify_sequences_remote(const ReferenceSpec &ref, int32_t n_vocab,
+                                     std::span<const TokenSequence> seqs, const RemoteVerifyOptions &o,
+                                     TokenMetricsWriter *writer, const VerifyProgress &progress,
+                                     const VerifySink &sink) {
+    if (ref.kind != ReferenceSpec::Kind::remote)
+        throw std::invalid_argument("verify_sequences_remote needs a remote reference");
+    sampling_validate(o.verify.sampling);
+    if (o.verify.sampling.min_p > 0.0f ||
+        (!sampling_is_greedy(o.verify.sampling) && o.verify.noise == NoiseProfile::llama_cpp))
+        throw std::invalid_argument(
+            "the llama.cpp profile (min_p, inverse CDF over llama.cpp's sampler chain) needs the full row of "
+            "logits, which a top-k reference does not return: verify against the local reference");
+    const auto t0 = std::chrono::steady_clock::now();
+    VerifyResult result;
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        sequence_check(seqs[i], i, n_vocab, std::numeric_limits<int32_t>::max());
+        if (seqs[i].output_token_ids.empty()) continue;
+        todo.push_back(i);
+        result.stats.tokens_evaluated +=
+            (int64_t)(seqs[i].prompt_token_ids.size() + seqs[i].output_token_ids.size());
+        result.stats.rows += (int64_t)seqs[i].output_token_ids.size();
+    }
+
+    // Answers complete in any order; sequences are written in input order (as verify_sequences does), so a
+    // finished sequence waits for those before it.
+    SummaryAccumulator acc;
+    std::map<size_t, std::vector<TokenMetrics>> finished;
+    size_t next_flush = 0, done = seqs.size() - todo.size();
+    auto flush = [&] {
+        for (;;) {
+            std::vector<TokenMetrics> ms;
+            if (next_flush < seqs.size() && seqs[next_flush].output_token_ids.empty()) {
+                // nothing to score: written as an empty sequence
+            } else if (auto f = finished.find(next_flush); f != finished.end()) {
+                ms = std::move(f->second);
+                finished.erase(f);
+            } else {
+                return;
+            }
+            for (size_t j = 0; j < ms.size(); ++j) {
+                acc.add(ms[j]);
+                if (writer)
+                    writer->write(next_flush, (int32_t)j, seqs[next_flush].output_token_ids[j], ms[j]);
+            }
+            acc.end_sequence();
+            if (writer) writer->end_sequence();
+            if (sink) sink(next_flush, ms);
+            ++next_flush;
+        }
+    };
+    flush();
+    reference_remote_score_many(ref, seqs, todo, o.verify.sampling, o.verify.noise, n_vocab, o.http,
+                                o.concurrency, [&](size_t i, std::span<const TokenMetrics> ms) {
+                                    finished.emplace(i, std::vector<TokenMetrics>(ms.begin(), ms.end()));
+                                    flush();
+                                    if (progress) progress(++done, seqs.size());
+                                });
+    result.summary = acc.finish();
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return result;
+}
+
 }  // namespace difr
