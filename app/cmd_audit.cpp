@@ -49,6 +49,7 @@ void register_audit(CLI::App &app) {
         EngineOptions engine;
         SamplingOptions sampling;
         std::string prompts_file, system, out, store, remote_model, key_env, reference = "local";
+        std::string cross_reference;
         std::string openrouter_url = "https://openrouter.ai/api/v1", reference_model, reference_key_env;
         std::vector<std::string> providers;
         int32_t limit = 0, max_tokens = 100, concurrency = 8, reference_topk = 5;
@@ -76,6 +77,10 @@ void register_audit(CLI::App &app) {
                     "environment variable holding the providers' key (default: OPENROUTER_API_KEY for "
                     "OpenRouter providers, none for NAME=URL endpoints)");
     cmd->add_option("--reference", o->reference, "local, fireworks=URL or vllm=URL")->capture_default_str();
+    cmd->add_option(
+        "--cross-reference", o->cross_reference,
+        "a second reference (local, fireworks=URL or vllm=URL) verifying the same tokens, compared "
+        "with --reference token by token (uses the same --reference-model, -key-env, -topk)");
     cmd->add_option("--reference-model", o->reference_model,
                     "model name at the reference (default: --remote-model)");
     cmd->add_option("--reference-key-env", o->reference_key_env,
@@ -112,6 +117,16 @@ void register_audit(CLI::App &app) {
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
             throw InputError(
                 "--vocab-only needs a remote --reference: the local reference scores with the weights");
+        std::optional<ReferenceSpec> cross;
+        if (!o->cross_reference.empty()) {
+            cross = reference_spec_parse(o->cross_reference,
+                                         o->reference_model.empty() ? remote_model : o->reference_model,
+                                         o->reference_key_env, o->reference_topk, "--cross-reference");
+            if (o->vocab_only && cross->kind == ReferenceSpec::Kind::local)
+                throw InputError(
+                    "--vocab-only and --cross-reference local exclude each other: the local "
+                    "reference scores with the weights");
+        }
         std::vector<AuditTarget> targets;
         for (const std::string &p : o->providers)
             targets.push_back(target_parse(p, o->openrouter_url, remote_model, o->key_env));
@@ -131,6 +146,10 @@ void register_audit(CLI::App &app) {
         a.request_logprobs = o->logprobs;
         a.http = o->http;
         a.engine = o->engine.settings;
+        a.cross_reference = cross;
+        if (cross && cross->describe(*model) == ref.describe(*model))
+            throw InputError("--cross-reference '" + o->cross_reference +
+                             "' is the reference itself; name another one to compare with");
 
         // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider
         // so that finished providers are on disk even if a later one fails.
@@ -139,6 +158,8 @@ void register_audit(CLI::App &app) {
         for (const AuditTarget &t : targets) {
             AuditResult r = audit_provider(*model, convs, t, ref, a, store);
             std::printf("%s: %s\n", t.name.c_str(), summary_audit_line(r.summary).c_str());
+            if (r.cross_reference)
+                std::printf("%s: %s\n", t.name.c_str(), cross_reference_line(*r.cross_reference).c_str());
             const std::string one = audit_result_to_json(r);
             all[t.name] = nlohmann::ordered_json::parse(one);
             file_write_atomic(o->out + "/audit_results.json", all.dump(2) + "\n");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct AuditOptions {
     HttpOptions http;
     EngineSettings engine;  // the local reference's settings
     bool progress = true;   // progress bars on stderr
+    // A second reference verifying the same tokens, compared with the first token by token (docs/audit.md,
+    // "Trusting the reference").
+    std::optional<ReferenceSpec> cross_reference;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.
@@ -44,6 +48,14 @@ struct RetokenizationStats {
     int64_t sequences_changed = 0;   // ... whose re-tokenised ids differ
     int64_t tokens_compared = 0;     // provider token ids compared
     int64_t tokens_changed = 0;      // positions where the re-tokenised id differs or is missing
+};
+
+// The audit's tokens verified against AuditOptions::cross_reference.
+struct CrossReferenceResult {
+    std::string reference;  // its ReferenceSpec::describe
+    MetricsSummary summary;
+    ReferenceAgreement agreement;  // with the audit's reference, on the same tokens
+    int64_t references_reused = 0, references_new = 0;
 };
 
 struct AuditResult {
@@ -58,6 +70,7 @@ struct AuditResult {
     int64_t responses_reused = 0, responses_new = 0;    // from the store / asked in this run
     int64_t references_reused = 0, references_new = 0;  // likewise for reference rows
     std::string config_json;                            // sampling, noise, max_tokens, endpoint (no key)
+    std::optional<CrossReferenceResult> cross_reference;
 };
 
 // Runs one provider's audit. `model` tokenises (it may be loaded vocab-only when the reference is remote)
@@ -70,6 +83,8 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
 // {"exact_match_rate": ..., "avg_prob": ..., ..., "n_sequences": ..., "provider": ..., "model": ..., ...}:
 // token-difr's AuditResult fields first, then what difr adds.
 std::string audit_result_to_json(const AuditResult &r);
+// "cross-reference <description>: 99.79% exact match of 478 tokens; agrees with the reference on ...".
+std::string cross_reference_line(const CrossReferenceResult &x);
 // A fixed-width table, one row per provider.
 std::string audit_table(const std::vector<AuditResult> &results);
 

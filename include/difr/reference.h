@@ -82,4 +82,22 @@ VerifyResult verify_sequences_remote(const ReferenceSpec &ref, int32_t n_vocab,
                                      TokenMetricsWriter *writer = nullptr,
                                      const VerifyProgress &progress = {}, const VerifySink &sink = {});
 
+// How two references judge the same claimed tokens ("trusting the reference": one checked against another).
+struct ReferenceAgreement {
+    int64_t tokens_compared = 0;
+    int64_t exact_match_agreed = 0;  // both say the claimed token is their choice, or both say it is not
+    int64_t logprobs_compared = 0;   // tokens where both logprobs are finite (a top-k reference gives -inf
+                                     // outside its top k)
+    double max_abs_logprob_diff = 0.0;
+    double sum_abs_logprob_diff = 0.0;
+};
+
+// Adds one sequence's metrics from each reference. Throws std::invalid_argument when the lengths differ.
+void reference_agreement_add(ReferenceAgreement &agreement, std::span<const TokenMetrics> a,
+                             std::span<const TokenMetrics> b);
+// exact_match_agreed / tokens_compared; NaN when nothing was compared.
+double reference_agreement_rate(const ReferenceAgreement &agreement);
+// sum_abs_logprob_diff / logprobs_compared; NaN when no logprob was compared.
+double reference_agreement_mean_logprob_diff(const ReferenceAgreement &agreement);
+
 }  // namespace difr

@@ -207,4 +207,31 @@ VerifyResult verify_sequences_remote(const ReferenceSpec &ref, int32_t n_vocab,
     return result;
 }
 
+void reference_agreement_add(ReferenceAgreement &a, std::span<const TokenMetrics> x,
+                             std::span<const TokenMetrics> y) {
+    if (x.size() != y.size())
+        throw std::invalid_argument("reference_agreement_add: " + std::to_string(x.size()) + " against " +
+                                    std::to_string(y.size()) + " metrics for the same sequence");
+    for (size_t j = 0; j < x.size(); ++j) {
+        ++a.tokens_compared;
+        if (x[j].exact_match == y[j].exact_match) ++a.exact_match_agreed;
+        if (std::isfinite(x[j].logprob) && std::isfinite(y[j].logprob)) {
+            const double d = std::fabs((double)x[j].logprob - (double)y[j].logprob);
+            ++a.logprobs_compared;
+            a.sum_abs_logprob_diff += d;
+            a.max_abs_logprob_diff = std::max(a.max_abs_logprob_diff, d);
+        }
+    }
+}
+
+double reference_agreement_rate(const ReferenceAgreement &a) {
+    return a.tokens_compared ? (double)a.exact_match_agreed / (double)a.tokens_compared
+                             : std::numeric_limits<double>::quiet_NaN();
+}
+
+double reference_agreement_mean_logprob_diff(const ReferenceAgreement &a) {
+    return a.logprobs_compared ? a.sum_abs_logprob_diff / (double)a.logprobs_compared
+                               : std::numeric_limits<double>::quiet_NaN();
+}
+
 }  // namespace difr
