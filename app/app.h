@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "difr/http.h"
 #include "difr/model.h"
 #include "difr/noise.h"
 #include "difr/sampling.h"
@@ -25,6 +26,8 @@ struct SamplingOptions {
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o);
 void add_sampling_options(CLI::App &cmd, SamplingOptions &o);
+// --timeout, --connect-timeout, --max-attempts, --backoff: the remote clients' HTTP behaviour.
+void add_http_options(CLI::App &cmd, HttpOptions &o);
 
 // The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
 std::string cache_dir();

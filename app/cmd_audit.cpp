@@ -45,27 +45,6 @@ AuditTarget target_parse(const std::string &spec, const std::string &openrouter_
     return t;
 }
 
-// "local", "fireworks=URL" or "vllm=URL".
-ReferenceSpec reference_parse(const std::string &spec, const std::string &model, const std::string &key_env,
-                              int32_t topk) {
-    ReferenceSpec r;
-    if (spec == "local") return r;
-    const size_t eq = spec.find('=');
-    const std::string kind = spec.substr(0, eq);
-    if (eq == std::string::npos || (kind != "fireworks" && kind != "vllm"))
-        throw InputError("--reference '" + spec + "': expected local, fireworks=URL or vllm=URL");
-    r.kind = ReferenceSpec::Kind::remote;
-    r.wire = kind == "fireworks" ? LogprobWire::fireworks_echo : LogprobWire::vllm_prompt_logprobs;
-    r.endpoint.base_url = strip_slash(spec.substr(eq + 1));
-    r.endpoint.model = model;
-    r.endpoint.api_key_env = key_env;
-    if (key_env.empty() && r.endpoint.base_url.find("fireworks.ai") != std::string::npos)
-        r.endpoint.api_key_env = "FIREWORKS_API_KEY";
-    if (topk < 1) throw InputError("--reference-topk must be at least 1");
-    r.topk = topk;
-    return r;
-}
-
 // The model names each party uses. An explicit option wins; with --hf-model the registry supplies the rest
 // (OpenRouter's id, Fireworks' name, the cached GGUF); otherwise everything is the GGUF file's stem.
 struct ModelNames {
@@ -73,11 +52,12 @@ struct ModelNames {
     std::string openrouter;  // sent to OpenRouter providers
     std::string direct;      // sent to NAME=URL endpoints (vLLM serves under the HF name)
     std::string reference;   // sent to a remote reference
+    std::string cross;       // sent to a remote cross-reference
 };
 
 ModelNames model_names(const std::string &hf, const std::string &registry_file, const std::string &gguf_opt,
                        const std::string &remote_opt, const std::string &reference_opt,
-                       const std::string &reference_spec) {
+                       const std::string &reference_spec, const std::string &cross_spec) {
     ModelNames n;
     n.gguf = gguf_opt;
     if (hf.empty()) {
@@ -85,7 +65,7 @@ ModelNames model_names(const std::string &hf, const std::string &registry_file, 
         const std::string stem =
             remote_opt.empty() ? std::filesystem::path(model_resolve(gguf_opt)).stem().string() : remote_opt;
         n.openrouter = n.direct = stem;
-        n.reference = reference_opt.empty() ? stem : reference_opt;
+        n.reference = n.cross = reference_opt.empty() ? stem : reference_opt;
         return n;
     }
     const Registry reg = registry_load(registry_file);
@@ -99,9 +79,12 @@ ModelNames model_names(const std::string &hf, const std::string &registry_file, 
     }
     n.openrouter = remote_opt.empty() ? reg.lookup(hf, kRegistryOpenRouter) : remote_opt;
     n.direct = remote_opt.empty() ? hf : remote_opt;
-    n.reference = reference_opt;
-    if (n.reference.empty())
-        n.reference = reference_spec.rfind("fireworks=", 0) == 0 ? reg.lookup(hf, kRegistryFireworks) : hf;
+    auto remote_name = [&](const std::string &spec) {
+        if (!reference_opt.empty()) return reference_opt;
+        return spec.rfind("fireworks=", 0) == 0 ? reg.lookup(hf, kRegistryFireworks) : hf;
+    };
+    n.reference = remote_name(reference_spec);
+    n.cross = remote_name(cross_spec);
     return n;
 }
 
@@ -112,6 +95,7 @@ void register_audit(CLI::App &app) {
         EngineOptions engine;
         SamplingOptions sampling;
         std::string prompts_file, system, out, store, remote_model, key_env, reference = "local";
+        std::string cross_reference;
         std::string openrouter_url = "https://openrouter.ai/api/v1", reference_model, reference_key_env;
         std::string hf_model, registry_file, assume_system;
         std::vector<std::string> providers;
@@ -151,6 +135,10 @@ void register_audit(CLI::App &app) {
                     "environment variable holding the providers' key (default: OPENROUTER_API_KEY for "
                     "OpenRouter providers, none for NAME=URL endpoints)");
     cmd->add_option("--reference", o->reference, "local, fireworks=URL or vllm=URL")->capture_default_str();
+    cmd->add_option(
+        "--cross-reference", o->cross_reference,
+        "a second reference (local, fireworks=URL or vllm=URL) verifying the same tokens, compared "
+        "with --reference token by token (uses the same --reference-model, -key-env, -topk)");
     cmd->add_option("--reference-model", o->reference_model,
                     "model name at the reference (default: --remote-model)");
     cmd->add_option("--reference-key-env", o->reference_key_env,
@@ -161,13 +149,7 @@ void register_audit(CLI::App &app) {
     cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens per answer")->capture_default_str();
     cmd->add_option("--concurrency", o->concurrency, "requests in flight per endpoint")
         ->capture_default_str();
-    cmd->add_option("--timeout", o->http.timeout_s, "seconds per request")->capture_default_str();
-    cmd->add_option("--connect-timeout", o->http.connect_timeout_s, "seconds to connect")
-        ->capture_default_str();
-    cmd->add_option("--max-attempts", o->http.max_attempts, "tries per request (429, 5xx, timeouts)")
-        ->capture_default_str();
-    cmd->add_option("--backoff", o->http.backoff_initial_s, "first retry delay in seconds, doubled per retry")
-        ->capture_default_str();
+    add_http_options(*cmd, o->http);
     cmd->add_flag("--logprobs", o->logprobs,
                   "ask providers for logprobs, to compare their token ids with the re-tokenised ones");
     cmd->add_flag(
@@ -192,13 +174,22 @@ void register_audit(CLI::App &app) {
             for (auto &c : convs) c.insert(c.begin(), ChatMessage{"system", o->system});
 
         const ModelNames names = model_names(o->hf_model, o->registry_file, o->engine.model, o->remote_model,
-                                             o->reference_model, o->reference);
+                                             o->reference_model, o->reference, o->cross_reference);
         const std::string model_path = model_resolve(names.gguf);
         ReferenceSpec ref =
-            reference_parse(o->reference, names.reference, o->reference_key_env, o->reference_topk);
+            reference_spec_parse(o->reference, names.reference, o->reference_key_env, o->reference_topk);
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
             throw InputError(
                 "--vocab-only needs a remote --reference: the local reference scores with the weights");
+        std::optional<ReferenceSpec> cross;
+        if (!o->cross_reference.empty()) {
+            cross = reference_spec_parse(o->cross_reference, names.cross, o->reference_key_env,
+                                         o->reference_topk, "--cross-reference");
+            if (o->vocab_only && cross->kind == ReferenceSpec::Kind::local)
+                throw InputError(
+                    "--vocab-only and --cross-reference local exclude each other: the local "
+                    "reference scores with the weights");
+        }
         std::vector<AuditTarget> targets;
         for (const std::string &p : o->providers)
             targets.push_back(target_parse(p, o->openrouter_url, names.openrouter, names.direct, o->key_env));
@@ -220,6 +211,10 @@ void register_audit(CLI::App &app) {
         a.engine = o->engine.settings;
         a.assumed_system = o->assume_system;
         a.verify_provider_ids = o->provider_ids;
+        a.cross_reference = cross;
+        if (cross && cross->describe(*model) == ref.describe(*model))
+            throw InputError("--cross-reference '" + o->cross_reference +
+                             "' is the reference itself; name another one to compare with");
 
         // token-difr's multi-provider file: {"<provider>": AuditResult, ...}, rewritten after each provider
         // so that finished providers are on disk even if a later one fails.
@@ -228,6 +223,8 @@ void register_audit(CLI::App &app) {
         for (const AuditTarget &t : targets) {
             AuditResult r = audit_provider(*model, convs, t, ref, a, store);
             std::printf("%s: %s\n", t.name.c_str(), summary_audit_line(r.summary).c_str());
+            if (r.cross_reference)
+                std::printf("%s: %s\n", t.name.c_str(), cross_reference_line(*r.cross_reference).c_str());
             const std::string one = audit_result_to_json(r);
             all[t.name] = nlohmann::ordered_json::parse(one);
             file_write_atomic(o->out + "/audit_results.json", all.dump(2) + "\n");

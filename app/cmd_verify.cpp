@@ -1,4 +1,5 @@
-// difr verify: re-score claimed tokens with the local reference and report Token-DiFR metrics.
+// difr verify: re-score claimed tokens with a reference (the local engine, or a remote prompt-logprob
+// endpoint) and report Token-DiFR metrics.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -6,6 +7,7 @@
 
 #include "app.h"
 #include "difr/error.h"
+#include "difr/reference.h"
 #include "difr/results.h"
 #include "difr/verify.h"
 
@@ -15,20 +17,45 @@ void register_verify(CLI::App &app) {
     struct Opts {
         EngineOptions engine;
         SamplingOptions sampling;
-        std::string input, out;
+        std::string input, out, reference = "local", reference_model, reference_key_env;
+        int32_t reference_topk = 5, concurrency = 8;
         double fail_below = -1.0;
+        HttpOptions http;
     };
     auto o = std::make_shared<Opts>();
-    CLI::App *cmd = app.add_subcommand("verify", "verify token sequences against a local reference model");
+    CLI::App *cmd = app.add_subcommand("verify", "verify token sequences against a reference model");
     add_engine_options(*cmd, o->engine);
     add_sampling_options(*cmd, o->sampling);
     cmd->add_option("-i,--input", o->input, "sequences: token-difr list or vLLM-style samples")->required();
     cmd->add_option("-o,--out", o->out, "output directory for tokens.jsonl and summary.json")->required();
     cmd->add_option("--fail-below", o->fail_below,
                     "exit with status 1 if the exact-match rate is below this");
+    cmd->add_option("--reference", o->reference,
+                    "local (the engine), or a remote prompt-logprob reference: fireworks=URL (echo + "
+                    "top_logprobs) or vllm=URL (prompt_logprobs); with a remote one -m is loaded for its "
+                    "vocabulary only")
+        ->capture_default_str();
+    cmd->add_option("--reference-model", o->reference_model,
+                    "model name at the remote reference (default: the GGUF file name without .gguf)");
+    cmd->add_option("--reference-key-env", o->reference_key_env,
+                    "environment variable holding the reference's key (FIREWORKS_API_KEY for fireworks.ai)");
+    cmd->add_option("--reference-topk", o->reference_topk, "top logprobs per row from a remote reference")
+        ->capture_default_str();
+    cmd->add_option("--concurrency", o->concurrency, "requests in flight to a remote reference")
+        ->capture_default_str();
+    add_http_options(*cmd, o->http);
     cmd->callback([o] {
         const SequenceFile file = sequences_read(o->input);
-        auto model = Model::load(model_resolve(o->engine.model), o->engine.settings);
+        const std::string model_path = model_resolve(o->engine.model);
+        const std::string reference_model = o->reference_model.empty()
+                                                ? std::filesystem::path(model_path).stem().string()
+                                                : o->reference_model;
+        const ReferenceSpec ref =
+            reference_spec_parse(o->reference, reference_model, o->reference_key_env, o->reference_topk);
+        const bool remote = ref.kind == ReferenceSpec::Kind::remote;
+        if (o->concurrency < 1)
+            throw InputError("--concurrency must be at least 1 (got " + std::to_string(o->concurrency) + ")");
+        auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
         std::error_code ec;
         std::filesystem::create_directories(o->out, ec);
         if (ec) throw InputError("cannot create output directory '" + o->out + "': " + ec.message());
@@ -38,13 +65,38 @@ void register_verify(CLI::App &app) {
         v.sampling = o->sampling.params;
         v.noise = o->sampling.profile();
         ProgressBar bar("verify", file.sequences.size());
-        const VerifyResult r = verify_sequences(*model, o->engine.settings, file.sequences, v, &writer,
-                                                [&](size_t done, size_t) { bar.update(done); });
+        VerifyResult r;
+        if (remote) {
+            RemoteVerifyOptions rv;
+            rv.verify = v;
+            rv.concurrency = o->concurrency;
+            rv.http = o->http;
+            size_t written = 0;
+            try {
+                r = verify_sequences_remote(
+                    ref, model->n_vocab(), file.sequences, rv, &writer,
+                    [&](size_t done, size_t) { bar.update(done); },
+                    [&](size_t, std::span<const TokenMetrics>) { ++written; });
+            } catch (const RemoteError &e) {
+                bar.finish();
+                throw RemoteError(std::string(e.what()) + "\n" + o->out + "/tokens.jsonl keeps the " +
+                                  std::to_string(written) + " of " + std::to_string(file.sequences.size()) +
+                                  " sequences verified before the failure; summary.json was not written");
+            }
+        } else {
+            r = verify_sequences(*model, o->engine.settings, file.sequences, v, &writer,
+                                 [&](size_t done, size_t) { bar.update(done); });
+        }
         bar.finish();
 
         nlohmann::ordered_json prov =
             nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
         prov["input"] = o->input;
+        prov["reference"] = nlohmann::ordered_json::parse(ref.to_json());
+        if (remote) {
+            prov["engine"] = nullptr;  // the model file gave only its vocabulary; the reference scored
+            prov["concurrency"] = o->concurrency;
+        }
         prov["tokens_evaluated"] = r.stats.tokens_evaluated;
         prov["decode_calls"] = r.stats.decode_calls;
         prov["seconds"] = r.seconds;
@@ -53,6 +105,7 @@ void register_verify(CLI::App &app) {
         if (r.summary.skipped_sequences > 0)
             std::fprintf(stderr, "difr: skipped %lld sequences with empty outputs\n",
                          (long long)r.summary.skipped_sequences);
+        if (remote) std::printf("reference: %s\n", ref.describe(*model).c_str());
         std::printf("%s\n", summary_audit_line(r.summary).c_str());
         std::printf(
             "  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",

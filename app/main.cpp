@@ -44,6 +44,15 @@ void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
         ->capture_default_str();
 }
 
+void add_http_options(CLI::App &cmd, HttpOptions &o) {
+    cmd.add_option("--timeout", o.timeout_s, "seconds per request")->capture_default_str();
+    cmd.add_option("--connect-timeout", o.connect_timeout_s, "seconds to connect")->capture_default_str();
+    cmd.add_option("--max-attempts", o.max_attempts, "tries per request (429, 5xx, timeouts)")
+        ->capture_default_str();
+    cmd.add_option("--backoff", o.backoff_initial_s, "first retry delay in seconds, doubled per retry")
+        ->capture_default_str();
+}
+
 std::string cache_dir() {
     if (const char *d = std::getenv("DIFR_CACHE"); d && *d) return d;
     if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/difr";

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "difr/http.h"
 #include "difr/model.h"
 #include "difr/noise.h"
+#include "difr/reference.h"
 #include "difr/remote.h"
 #include "difr/sampling.h"
 #include "difr/store.h"
@@ -23,20 +25,6 @@ struct AuditTarget {
     std::string name;          // label in results: an OpenRouter provider slug or a name for an endpoint
     Endpoint endpoint;         // where to generate
     std::string pin_provider;  // OpenRouter: only this provider, no fallbacks; empty for a direct endpoint
-};
-
-struct ReferenceSpec {
-    enum class Kind { local, remote } kind = Kind::local;
-    LogprobWire wire = LogprobWire::fireworks_echo;  // remote only
-    Endpoint endpoint;                               // remote only
-    int32_t topk = 5;                                // remote only: top_logprobs requested per row
-    // What the store keys reference rows by and results record: "local:<model file sha256>" or
-    // "fireworks_echo:<url> model=<m> k=<k>".
-    std::string describe(const Model &model) const;
-    // The result's "reference" object: {"kind": "local", "id", "model", "model_sha256"} or
-    // {"kind": "topk", "id", "k", "wire", "url", "model"} (design.md section 3: a top-k reference says so and
-    // which k). `id` is describe()'s string (computed once: it hashes the model file).
-    std::string to_json(const Model &model, const std::string &id) const;
 };
 
 struct AuditOptions {
@@ -55,6 +43,9 @@ struct AuditOptions {
     // Verify the token ids a provider returned (request_logprobs) instead of the re-tokenised text, for each
     // answer whose ids detokenise to exactly its text; other answers are re-tokenised as usual.
     bool verify_provider_ids = false;
+    // A second reference verifying the same tokens, compared with the first token by token (docs/audit.md,
+    // "Trusting the reference").
+    std::optional<ReferenceSpec> cross_reference;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.
@@ -66,12 +57,20 @@ struct RetokenizationStats {
     int64_t sequences_verified_as_returned = 0;  // verify_provider_ids: answers whose own ids were verified
 };
 
+// The audit's tokens verified against AuditOptions::cross_reference.
+struct CrossReferenceResult {
+    std::string reference;  // its ReferenceSpec::describe
+    MetricsSummary summary;
+    ReferenceAgreement agreement;  // with the audit's reference, on the same tokens
+    int64_t references_reused = 0, references_new = 0;
+};
+
 struct AuditResult {
     std::string provider;        // the target's name
     std::string model;           // the model name sent to the provider
     std::string answered_by;     // the provider(s) that answered, as the endpoint reported them
     std::string reference;       // ReferenceSpec::describe
-    std::string reference_json;  // ReferenceSpec::to_json
+    std::string reference_json;  // the result's "reference" object (audit_result_to_json)
     MetricsSummary summary;
     int64_t n_prompts = 0;
     int64_t n_truncated = 0;  // finish_reason "length": cut at max_tokens
@@ -79,6 +78,7 @@ struct AuditResult {
     int64_t responses_reused = 0, responses_new = 0;    // from the store / asked in this run
     int64_t references_reused = 0, references_new = 0;  // likewise for reference rows
     std::string config_json;                            // sampling, noise, max_tokens, endpoint (no key)
+    std::optional<CrossReferenceResult> cross_reference;
 };
 
 // Runs one provider's audit. `model` tokenises (it may be loaded vocab-only when the reference is remote)
@@ -91,6 +91,8 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
 // {"exact_match_rate": ..., "avg_prob": ..., ..., "n_sequences": ..., "provider": ..., "model": ..., ...}:
 // token-difr's AuditResult fields first, then what difr adds.
 std::string audit_result_to_json(const AuditResult &r);
+// "cross-reference <description>: 99.79% exact match of 478 tokens; agrees with the reference on ...".
+std::string cross_reference_line(const CrossReferenceResult &x);
 // A fixed-width table, one row per provider.
 std::string audit_table(const std::vector<AuditResult> &results);
 

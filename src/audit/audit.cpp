@@ -3,6 +3,7 @@
 #include "difr/audit.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -11,8 +12,8 @@
 #include <set>
 
 #include "difr/error.h"
+#include "difr/reference.h"
 #include "difr/results.h"
-#include "reference.h"
 
 namespace difr {
 
@@ -121,29 +122,101 @@ void retokenization_count(const std::vector<int32_t> &provider_ids, const std::v
         if (j >= retok.size() || retok[j] != provider_ids[j]) ++s.tokens_changed;
 }
 
+int64_t sequences_with_output(const std::vector<TokenSequence> &seqs) {
+    int64_t n = 0;
+    for (const TokenSequence &s : seqs) n += s.output_token_ids.empty() ? 0 : 1;
+    return n;
+}
+
+// Verifies against `ref` every sequence with output whose row (ref_keys[i]) the store lacks, storing each
+// sequence as it is finished. Returns how many were verified now.
+int64_t reference_rows_fill(Model &model, const ReferenceSpec &ref, const std::string &description,
+                            const std::vector<TokenSequence> &seqs, const std::vector<std::string> &ref_keys,
+                            const std::vector<std::string> &response_keys, const AuditOptions &o,
+                            RunStore &store, const std::string &label) {
+    std::vector<size_t> todo;
+    for (size_t i = 0; i < seqs.size(); ++i)
+        if (!seqs[i].output_token_ids.empty() && !store.reference_get(ref_keys[i])) todo.push_back(i);
+    auto put = [&](size_t i, std::span<const TokenMetrics> ms) {
+        StoredReference r;
+        r.key = ref_keys[i];
+        r.response_key = response_keys[i];
+        r.reference = description;
+        r.prompt_token_ids = seqs[i].prompt_token_ids;
+        r.output_token_ids = seqs[i].output_token_ids;
+        r.metrics.assign(ms.begin(), ms.end());
+        store.reference_put(r);
+    };
+    if (todo.empty()) return 0;
+    ProgressBar bar(label, todo.size());
+    if (ref.kind == ReferenceSpec::Kind::local) {
+        std::vector<TokenSequence> batch;
+        for (size_t i : todo) batch.push_back(seqs[i]);
+        VerifyOptions v;
+        v.sampling = o.sampling;
+        v.noise = o.noise;
+        verify_sequences(
+            model, o.engine, batch, v, nullptr,
+            [&](size_t done, size_t) {
+                if (o.progress) bar.update(done);
+            },
+            [&](size_t b, std::span<const TokenMetrics> ms) { put(todo[b], ms); });
+    } else {
+        size_t done = 0;
+        reference_remote_score_many(ref, seqs, todo, o.sampling, o.noise, model.n_vocab(), o.http,
+                                    o.concurrency, [&](size_t i, std::span<const TokenMetrics> ms) {
+                                        put(i, ms);
+                                        if (o.progress) bar.update(++done);
+                                    });
+    }
+    if (o.progress) bar.finish();
+    return (int64_t)todo.size();
+}
+
+// The same tokens against a second reference: its rows (stored under its own description, so a re-run
+// reuses them), its summary, and its agreement with the audit's reference token by token.
+CrossReferenceResult cross_reference_run(Model &model, const ReferenceSpec &cross,
+                                         const std::vector<TokenSequence> &seqs,
+                                         const std::vector<std::string> &ref_keys,
+                                         const std::vector<std::string> &response_keys,
+                                         const std::string &sampling, const AuditOptions &o, RunStore &store,
+                                         const std::string &label) {
+    CrossReferenceResult x;
+    x.reference = cross.describe(model);
+    std::vector<std::string> cross_keys(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i)
+        cross_keys[i] =
+            reference_key(x.reference, sampling, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
+    x.references_new =
+        reference_rows_fill(model, cross, x.reference, seqs, cross_keys, response_keys, o, store, label);
+    x.references_reused = sequences_with_output(seqs) - x.references_new;
+    SummaryAccumulator acc;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        if (!seqs[i].output_token_ids.empty()) {
+            const std::optional<StoredReference> a = store.reference_get(ref_keys[i]);
+            const std::optional<StoredReference> b = store.reference_get(cross_keys[i]);
+            for (const TokenMetrics &m : b->metrics) acc.add(m);
+            reference_agreement_add(x.agreement, a->metrics, b->metrics);
+        }
+        acc.end_sequence();
+    }
+    x.summary = acc.finish();
+    return x;
+}
+
+// The result's "reference" object: ReferenceSpec::to_json plus the store's id and, for the local engine,
+// the model file and its sha256 (design.md section 3: a top-k reference says so and which k).
+std::string reference_object(const ReferenceSpec &ref, const Model &model, const std::string &id) {
+    json j = json::parse(ref.to_json());
+    j["id"] = id;
+    if (ref.kind == ReferenceSpec::Kind::local) {
+        j["model"] = std::filesystem::path(model.path()).filename().string();
+        j["model_sha256"] = id.substr(id.find(':') + 1);
+    }
+    return j.dump();
+}
+
 }  // namespace
-
-std::string ReferenceSpec::describe(const Model &model) const {
-    if (kind == Kind::local) return "local:" + file_sha256(model.path());
-    return std::string(wire == LogprobWire::fireworks_echo ? "fireworks_echo:" : "vllm_prompt_logprobs:") +
-           url_redact(endpoint.base_url) + " model=" + endpoint.model + " k=" + std::to_string(topk);
-}
-
-std::string ReferenceSpec::to_json(const Model &model, const std::string &id) const {
-    if (kind == Kind::local)
-        return json{{"kind", "local"},
-                    {"id", id},
-                    {"model", std::filesystem::path(model.path()).filename().string()},
-                    {"model_sha256", id.substr(id.find(':') + 1)}}
-            .dump();
-    return json{{"kind", "topk"},
-                {"id", id},
-                {"k", topk},
-                {"wire", wire == LogprobWire::fireworks_echo ? "fireworks_echo" : "vllm_prompt_logprobs"},
-                {"url", url_redact(endpoint.base_url)},
-                {"model", endpoint.model}}
-        .dump();
-}
 
 AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessage>> &convs,
                            const AuditTarget &t, const ReferenceSpec &ref, const AuditOptions &o,
@@ -156,7 +229,7 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
     result.model = t.endpoint.model;
     result.n_prompts = (int64_t)convs.size();
     result.reference = ref.describe(model);
-    result.reference_json = ref.to_json(model, result.reference);
+    result.reference_json = reference_object(ref, model, result.reference);
     const std::string sampling = sampling_json(o);
 
     std::vector<std::string> keys;
@@ -202,52 +275,9 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
     for (const std::string &a : answered) result.answered_by += (result.answered_by.empty() ? "" : ",") + a;
 
     // Verify what the store has no reference row for, storing each sequence as it is finished.
-    std::vector<size_t> todo;
-    for (size_t i = 0; i < seqs.size(); ++i)
-        if (!seqs[i].output_token_ids.empty() && !store.reference_get(ref_keys[i])) todo.push_back(i);
-    size_t with_output = 0;
-    for (const auto &s : seqs) with_output += s.output_token_ids.empty() ? 0 : 1;
-    result.references_reused = (int64_t)(with_output - todo.size());
-    auto put = [&](size_t i, std::span<const TokenMetrics> ms) {
-        StoredReference r;
-        r.key = ref_keys[i];
-        r.response_key = keys[i];
-        r.reference = result.reference;
-        r.prompt_token_ids = seqs[i].prompt_token_ids;
-        r.output_token_ids = seqs[i].output_token_ids;
-        r.metrics.assign(ms.begin(), ms.end());
-        store.reference_put(r);
-    };
-    if (!todo.empty() && ref.kind == ReferenceSpec::Kind::local) {
-        std::vector<TokenSequence> batch;
-        for (size_t i : todo) batch.push_back(seqs[i]);
-        VerifyOptions v;
-        v.sampling = o.sampling;
-        v.noise = o.noise;
-        ProgressBar bar("verify " + t.name, batch.size());
-        verify_sequences(
-            model, o.engine, batch, v, nullptr,
-            [&](size_t done, size_t) {
-                if (o.progress) bar.update(done);
-            },
-            [&](size_t b, std::span<const TokenMetrics> ms) { put(todo[b], ms); });
-        if (o.progress) bar.finish();
-    } else if (!todo.empty()) {
-        const std::string api_key =
-            ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
-        ProgressBar bar("verify " + t.name, todo.size());
-        std::mutex mu;
-        size_t done = 0;
-        parallel_for(todo.size(), o.concurrency, [&](size_t b) {
-            const size_t i = todo[b];
-            put(i, reference_remote_score(ref, seqs[i], o.sampling, o.noise, model.n_vocab(), api_key, o.http,
-                                          i));
-            std::lock_guard<std::mutex> lock(mu);
-            if (o.progress) bar.update(++done);
-        });
-        if (o.progress) bar.finish();
-    }
-    result.references_new = (int64_t)todo.size();
+    result.references_new =
+        reference_rows_fill(model, ref, result.reference, seqs, ref_keys, keys, o, store, "verify " + t.name);
+    result.references_reused = sequences_with_output(seqs) - result.references_new;
 
     SummaryAccumulator acc;
     for (size_t i = 0; i < seqs.size(); ++i) {
@@ -258,6 +288,9 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         acc.end_sequence();
     }
     result.summary = acc.finish();
+    if (o.cross_reference)
+        result.cross_reference = cross_reference_run(model, *o.cross_reference, seqs, ref_keys, keys,
+                                                     sampling, o, store, "cross-verify " + t.name);
 
     json cfg = {
         {"base_url", url_redact(t.endpoint.base_url)},
@@ -305,7 +338,41 @@ std::string audit_result_to_json(const AuditResult &r) {
               {"responses", {{"reused", r.responses_reused}, {"new", r.responses_new}}},
               {"reference_rows", {{"reused", r.references_reused}, {"new", r.references_new}}},
               {"config", json::parse(r.config_json)}};
+    if (r.cross_reference) {
+        const CrossReferenceResult &x = *r.cross_reference;
+        const ReferenceAgreement &a = x.agreement;
+        j["cross_reference"] = {
+            {"reference", x.reference},
+            {"exact_match_rate", x.summary.exact_match_rate},
+            {"total_tokens", x.summary.total_tokens},
+            {"avg_logprob", num(x.summary.avg_logprob)},
+            {"tokens_compared", a.tokens_compared},
+            {"exact_match_agreement", num(reference_agreement_rate(a))},
+            {"logprobs_compared", a.logprobs_compared},
+            {"max_abs_logprob_diff", a.logprobs_compared ? json(a.max_abs_logprob_diff) : json(nullptr)},
+            {"mean_abs_logprob_diff", num(reference_agreement_mean_logprob_diff(a))},
+            {"reference_rows", {{"reused", x.references_reused}, {"new", x.references_new}}}};
+    }
     return j.dump();
+}
+
+std::string cross_reference_line(const CrossReferenceResult &x) {
+    const ReferenceAgreement &a = x.agreement;
+    char line[768];
+    int n = std::snprintf(
+        line, sizeof line,
+        "cross-reference %s: %.2f%% exact match of %lld tokens; agrees with the reference on "
+        "%.2f%% of %lld tokens; ",
+        x.reference.c_str(), 100.0 * x.summary.exact_match_rate, (long long)x.summary.total_tokens,
+        100.0 * reference_agreement_rate(a), (long long)a.tokens_compared);
+    if (n < 0 || n >= (int)sizeof line) return line;
+    if (a.logprobs_compared > 0)
+        std::snprintf(line + n, sizeof line - n, "|logprob diff| max %.3g, mean %.3g over %lld tokens",
+                      a.max_abs_logprob_diff, reference_agreement_mean_logprob_diff(a),
+                      (long long)a.logprobs_compared);
+    else
+        std::snprintf(line + n, sizeof line - n, "no token has a finite logprob from both");
+    return line;
 }
 
 std::string audit_table(const std::vector<AuditResult> &results) {

@@ -24,6 +24,25 @@ expect_error 2 "min_p is only defined for the llama.cpp profile" -- \
     "$DIFR" verify -i "$WORK/oov.json" -T 1 --min-p 0.05 -o "$WORK/o8"
 expect_error 2 "unknown noise profile 'llama'" -- "$DIFR" verify -i "$WORK/oov.json" -T 1 --noise llama -o "$WORK/o9"
 
+# A remote reference: a bad spec, token ids checked against the vocabulary before any request (nothing listens
+# on port 9: a request would be exit 4), a missing key variable, a profile that needs the full row.
+DEAD="http://127.0.0.1:9/v1"
+expect_error 2 "--reference 'openai=$DEAD': expected local, fireworks=URL or vllm=URL" -- \
+    "$DIFR" verify -i "$WORK/oov.json" --reference "openai=$DEAD" -o "$WORK/o10"
+expect_error 2 "sequence 1, output position 1: token id 99999999 is outside the model's vocabulary" -- \
+    "$DIFR" verify -i "$WORK/oov.json" --reference "vllm=$DEAD" -o "$WORK/o11"
+printf '[{"prompt_token_ids": [1, 2], "output_token_ids": [4]}]' >"$WORK/one.json"
+expect_error 2 "DIFR_TEST_UNSET_KEY is not set" -- env -u DIFR_TEST_UNSET_KEY \
+    "$DIFR" verify -i "$WORK/one.json" --reference "fireworks=$DEAD" --reference-key-env DIFR_TEST_UNSET_KEY -o "$WORK/o12"
+expect_error 2 "needs the full row of logits" -- \
+    "$DIFR" verify -i "$WORK/one.json" --reference "vllm=$DEAD" -T 1 --noise llama.cpp -o "$WORK/o13"
+printf '{"prompt": "hi"}\n' >"$WORK/prompts.jsonl"
+expect_error 2 "--cross-reference 'local' is the reference itself" -- \
+    "$DIFR" audit --prompts "$WORK/prompts.jsonl" -p "x=$DEAD" --cross-reference local -o "$WORK/a1"
+expect_error 2 "--vocab-only and --cross-reference local exclude each other" -- \
+    "$DIFR" audit --prompts "$WORK/prompts.jsonl" -p "x=$DEAD" --vocab-only --reference "vllm=$DEAD" \
+    --cross-reference local -o "$WORK/a2"
+
 # Empty outputs are skipped and counted, not an error.
 printf '[{"prompt_token_ids": [1, 2], "output_token_ids": []}, {"prompt_token_ids": [1, 2, 3], "output_token_ids": [4, 5]}]' >"$WORK/empty.json"
 "$DIFR" verify -i "$WORK/empty.json" -o "$WORK/o6" 2>"$WORK/err.txt"

@@ -24,6 +24,6 @@ expect_error() {
     local got=$?
     set -e
     [ "$got" -eq "$status" ] || { cat "$WORK/err.txt" >&2; fail "'$*' exited $got, expected $status"; }
-    grep -Eq "$pattern" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "stderr of '$*' lacks /$pattern/"; }
+    grep -Eq -- "$pattern" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "stderr of '$*' lacks /$pattern/"; }
     echo "ok: exit $got, $(head -c 300 "$WORK/err.txt")"
 }

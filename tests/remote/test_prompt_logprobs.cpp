@@ -5,7 +5,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "../../src/audit/reference.h"
+#include "difr/reference.h"
 #include "difr/remote.h"
 
 namespace difr {
@@ -136,6 +136,23 @@ TEST(TopkMetrics, GreedyAsTokenDifr) {
     EXPECT_TRUE(hit[0].exact_match && hit[1].exact_match);
     EXPECT_EQ(hit[0].margin, 0.0f);
     EXPECT_EQ(hit[0].prob, 1.0f);
+}
+
+TEST(TopkMetrics, LogprobIsTheReturnedOneNotRenormalisedOverTheTopK) {
+    // Row 0 returns 7 at -0.75 and 9 at -1.25: the claimed 9 keeps -1.25 (renormalised over the two it would
+    // be -1.25 - log(e^-0.75 + e^-1.25) = -0.974). Row 1's claimed 4 is outside the top 2: -inf.
+    const auto rows =
+        prompt_logprobs_parse(LogprobWire::fireworks_echo, fireworks_body(), kTokens, 2, 2, 2, "ref");
+    const std::vector<int32_t> out = {9, 4};
+    const auto greedy = topk_rows_metrics(rows, out, SamplingParams{}, NoiseProfile::vllm, 2, 10);
+    EXPECT_EQ(greedy[0].logprob, -1.25f);
+    EXPECT_TRUE(std::isinf(greedy[1].logprob) && greedy[1].logprob < 0);
+    SamplingParams t1;
+    t1.temperature = 1.0f;
+    t1.seed = 7;
+    const auto sampled = topk_rows_metrics(rows, out, t1, NoiseProfile::vllm, 2, 10);
+    EXPECT_EQ(sampled[0].logprob, -1.25f);
+    EXPECT_TRUE(std::isinf(sampled[1].logprob) && sampled[1].logprob < 0);
 }
 
 TEST(TopkMetrics, TokenOutsideTheVocabularyIsAnError) {
