@@ -258,7 +258,7 @@ std::string charts_html(const AuditReport &r, const AuditReportOptions &o) {
     ro.value_digits = 4;  // 99.95 must not read as 100
     ro.width = chart_width(rates.size(), o.threshold.has_value());
     if (o.threshold) ro.rule_y = 100.0 * *o.threshold;
-    std::string s = svg_bar_chart(rates, ro, legend);
+    std::string s = "<div class=\"charts\">\n" + svg_bar_chart(rates, ro, legend);
     if (!margins.empty()) {
         ChartOptions mo;
         mo.title = "Mean Token-DiFR margin per provider";
@@ -267,6 +267,7 @@ std::string charts_html(const AuditReport &r, const AuditReportOptions &o) {
         if (o.threshold) legend.pop_back();  // the margin chart has no threshold line
         s += svg_bar_chart(margins, mo, legend);
     }
+    s += "</div>\n";
     if (!skipped.empty())
         s += "<p class=\"note\">No avg_margin bar for " + xml_escape(skipped) +
              ": avg_margin is null (no finite margin: every claimed token was outside the reference's "
@@ -372,6 +373,7 @@ std::string audit_report_html(const AuditReport &r, const AuditReportOptions &o)
                     ".meta td:first-child { font-weight: bold; }\n"
                     ".note { font-size: 13px; color: #555; }\n"
                     "svg { display: block; margin: 8px 0 20px; }\n"
+                    ".charts { display: flex; flex-wrap: wrap; gap: 0 24px; }\n"
                     "</style>\n</head>\n<body>\n<h1>" +
                     xml_escape(title) + "</h1>\n";
     std::vector<std::pair<std::string, std::string>> meta = {{"model", one_model ? "" : model},
