@@ -51,5 +51,6 @@ void register_serve(CLI::App &app);
 void register_registry(CLI::App &app);
 void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
+void register_audit_report(CLI::App &app);
 
 }  // namespace difr::app

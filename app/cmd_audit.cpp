@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "difr/audit.h"
+#include "difr/audit_report.h"
 #include "difr/error.h"
 #include "difr/prompts.h"
 #include "difr/registry.h"
@@ -162,7 +163,8 @@ void register_audit(CLI::App &app) {
     cmd->add_option("--store", o->store,
                     "run store (SQLite; default OUT/runs.sqlite): re-runs continue from it");
     cmd->add_option("--fail-below", o->fail_below,
-                    "exit with status 1 if any provider's match rate is below this");
+                    "exit with status 1 if any provider's match rate is below this")
+        ->check(CLI::Range(0.0, 1.0));
 
     cmd->callback([o] {
         if (o->provider_ids && !o->logprobs)
@@ -228,6 +230,9 @@ void register_audit(CLI::App &app) {
             const std::string one = audit_result_to_json(r);
             all[t.name] = nlohmann::ordered_json::parse(one);
             file_write_atomic(o->out + "/audit_results.json", all.dump(2) + "\n");
+            AuditReportOptions report;  // the HTML report of the providers so far (docs/audit.md)
+            if (o->fail_below >= 0) report.threshold = o->fail_below;
+            audit_report_write(o->out + "/audit_results.json", o->out + "/report.html", report);
             results.push_back(std::move(r));
         }
         std::printf("\n%s", audit_table(results).c_str());

@@ -15,6 +15,8 @@ struct ChartOptions {
     int width = 720, height = 360;
     bool log_x = false;                                 // line charts: logarithmic x axis (all x must be > 0)
     double y_min = std::nan(""), y_max = std::nan("");  // NaN: from the data (bar charts always start at 0)
+    double rule_y = std::nan("");  // bar charts: a dashed horizontal line at this value (e.g. a threshold)
+    int value_digits = 3;          // bar charts: significant digits of the value written above each bar
 };
 
 struct SvgBar {
@@ -37,6 +39,7 @@ struct SvgLegendEntry {
 
 // Bars start at 0; each bar is <rect class="bar" data-value="..."> so tests and readers can find them.
 // Values must be finite and >= 0. Extra legend entries (e.g. what each color means) are drawn top right.
+// A finite opts.rule_y draws <line class="rule" data-value="..."> across the plot; the axis reaches it.
 std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &opts,
                           const std::vector<SvgLegendEntry> &legend = {});
 // One <polyline class="series"> per series (split at NaN), markers at each point, legend of series names.

@@ -20,9 +20,9 @@ std::string tick_label(double v) {
     return buf;
 }
 
-std::string fmt_value(double v) {
+std::string fmt_value(double v, int digits) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g", v);
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
     return buf;
 }
 
@@ -139,6 +139,9 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
         top = std::max(top, b.value);
     }
     if (!std::isnan(o.y_max)) top = o.y_max;
+    const bool rule = std::isfinite(o.rule_y);
+    if (rule && o.rule_y < 0) throw std::invalid_argument("a bar chart's rule must be >= 0");
+    if (rule) top = std::max(top, o.rule_y);
     const std::vector<double> ticks = axis_ticks_linear(0.0, top > 0 ? top : 1.0);
     const double hi = ticks.back();
     const Frame f{60.0, 34.0, double(o.width) - (legend.empty() ? 20.0 : 150.0), double(o.height) - 110.0};
@@ -152,10 +155,16 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
              tick_label(bars[i].value) + "</title></rect>\n";
         const double cx = f.left + slot * (double(i) + 0.5), ly = f.bottom + 12;
         s += "<text class=\"value\" x=\"" + num(cx) + "\" y=\"" + num(f.bottom - h - 4) +
-             "\" text-anchor=\"middle\">" + fmt_value(bars[i].value) + "</text>\n";
+             "\" text-anchor=\"middle\">" + fmt_value(bars[i].value, o.value_digits) + "</text>\n";
         s += "<text class=\"xtick\" x=\"" + num(cx) + "\" y=\"" + num(ly) +
              "\" text-anchor=\"end\" transform=\"rotate(-40 " + num(cx) + " " + num(ly) + ")\">" +
              xml_escape(bars[i].label) + "</text>\n";
+    }
+    if (rule) {  // over the bars, so it shows across a taller bar; the caller's legend names it
+        const double y = f.bottom - o.rule_y / hi * f.height();
+        s += "<line class=\"rule\" data-value=\"" + tick_label(o.rule_y) + "\" x1=\"" + num(f.left) +
+             "\" x2=\"" + num(f.right) + "\" y1=\"" + num(y) + "\" y2=\"" + num(y) +
+             "\" stroke=\"#333\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>\n";
     }
     if (!o.x_label.empty())
         s += "<text class=\"xlabel\" x=\"" + num((f.left + f.right) / 2) + "\" y=\"" +

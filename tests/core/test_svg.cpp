@@ -7,54 +7,9 @@
 #include <vector>
 
 #include "difr/svg.h"
+#include "xml_check.h"
 
 namespace {
-
-// A minimal XML well-formedness check: tags nest and close, attributes are quoted, only the five predefined
-// entities appear, and nothing but whitespace follows the root element.
-void expect_well_formed(const std::string &xml) {
-    std::vector<std::string> stack;
-    size_t i = 0;
-    bool root_closed = false;
-    while (i < xml.size()) {
-        if (xml[i] == '<') {
-            ASSERT_FALSE(root_closed) << "content after the root element at " << i;
-            const size_t end = xml.find('>', i);
-            ASSERT_NE(end, std::string::npos) << "unterminated tag at " << i;
-            std::string tag = xml.substr(i + 1, end - i - 1);
-            ASSERT_EQ(tag.find('<'), std::string::npos) << "'<' inside a tag at " << i;
-            if (tag[0] == '/') {
-                ASSERT_FALSE(stack.empty()) << "closing tag without opening: " << tag;
-                ASSERT_EQ(stack.back(), tag.substr(1)) << "mismatched closing tag at " << i;
-                stack.pop_back();
-                root_closed = stack.empty();
-            } else {
-                const bool self_closing = tag.back() == '/';
-                if (self_closing) tag.pop_back();
-                const std::string name = tag.substr(0, tag.find_first_of(" \n"));
-                // attributes: name="value" pairs only
-                static const std::regex attrs(R"(^[A-Za-z][\w:-]*(\s+[A-Za-z][\w:-]*="[^"<]*")*\s*$)");
-                ASSERT_TRUE(std::regex_match(tag, attrs)) << "bad attributes in <" << tag << ">";
-                if (!self_closing)
-                    stack.push_back(name);
-                else
-                    root_closed = stack.empty();
-            }
-            i = end + 1;
-        } else if (xml[i] == '&') {
-            static const std::regex entity(R"(^&(amp|lt|gt|quot|apos);)");
-            ASSERT_TRUE(std::regex_search(xml.substr(i, 8), entity)) << "bare & at " << i;
-            ++i;
-        } else {
-            if (root_closed) {
-                ASSERT_TRUE(std::isspace(static_cast<unsigned char>(xml[i]))) << "text after root";
-            }
-            ++i;
-        }
-    }
-    EXPECT_TRUE(stack.empty()) << "unclosed <" << (stack.empty() ? "" : stack.back()) << ">";
-    EXPECT_TRUE(root_closed);
-}
 
 std::vector<double> attr_values(const std::string &svg, const std::string &element_class,
                                 const std::string &attr) {
@@ -72,7 +27,7 @@ TEST(Svg, BarChartIsWellFormedAndProportional) {
     o.title = "Mean \"Token-DiFR\" score";
     o.y_label = "margin";
     const std::string svg = difr::svg_bar_chart(bars, o, {{"honest", "#55a868", false}});
-    expect_well_formed(svg);
+    difr_test::expect_well_formed(svg);
     EXPECT_NE(svg.find("honest &lt;ref&gt;"), std::string::npos);
     EXPECT_NE(svg.find("q2_k &amp; co"), std::string::npos);
     EXPECT_NE(svg.find("Mean &quot;Token-DiFR&quot; score"), std::string::npos);
@@ -88,6 +43,24 @@ TEST(Svg, BarChartIsWellFormedAndProportional) {
     EXPECT_THROW(difr::svg_bar_chart({{"x", -1.0}}, o), std::invalid_argument);
 }
 
+TEST(Svg, BarChartRuleExtendsTheAxis) {
+    difr::ChartOptions o;
+    o.rule_y = 0.5;  // above the tallest bar: the axis reaches 0.5, and the rule is the plot's top
+    const std::string svg = difr::svg_bar_chart({{"a", 0.4}, {"b", 0.1}}, o);
+    difr_test::expect_well_formed(svg);
+    const std::vector<double> h = attr_values(svg, "bar", "height");
+    ASSERT_EQ(h.size(), 2u);
+    EXPECT_NEAR(h[0], 0.8 * (360 - 110 - 34), 0.01);
+    EXPECT_EQ(attr_values(svg, "rule", "data-value"), std::vector<double>{0.5});
+    EXPECT_EQ(attr_values(svg, "rule", "y1"), std::vector<double>{34.0});
+    o.rule_y = 0.2;  // below it: the axis is the data's, the rule at 0.2 of 0.4
+    const std::string low = difr::svg_bar_chart({{"a", 0.4}}, o);
+    EXPECT_EQ(attr_values(low, "rule", "y1"), std::vector<double>{360 - 110 - 0.5 * (360 - 110 - 34)});
+    EXPECT_EQ(attr_values(difr::svg_bar_chart({{"a", 0.4}}, {}), "rule", "y1").size(), 0u);
+    o.rule_y = -1;
+    EXPECT_THROW(difr::svg_bar_chart({{"a", 0.4}}, o), std::invalid_argument);
+}
+
 TEST(Svg, LineChartLogXPlacesLadderEvenly) {
     difr::SvgSeries s{"q4_0 (DiFR)", {}, "#1f77b4", false};
     for (double n : {1.0, 10.0, 100.0, 1000.0}) s.points.emplace_back(n, std::log10(n) / 3);
@@ -97,7 +70,7 @@ TEST(Svg, LineChartLogXPlacesLadderEvenly) {
     o.y_min = 0.0;
     o.y_max = 1.0;
     const std::string svg = difr::svg_line_chart({s, gap}, o);
-    expect_well_formed(svg);
+    difr_test::expect_well_formed(svg);
     const std::vector<double> cx = attr_values(svg, "point", "cx");
     ASSERT_EQ(cx.size(), 7u);  // 4 + 3 (the NaN is not drawn)
     // Decades are equally spaced on a log axis.

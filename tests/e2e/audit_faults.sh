@@ -84,6 +84,24 @@ print(f"ok: 9 prompts answered once each across 5 runs; {res['total_tokens']} to
       f"match {res['exact_match_rate']:.3f}")
 PY
 
+# The report is written after each provider: a second provider that fails for good (nothing listens on port 1)
+# leaves the first one's results and report on disk, and the run exits 4.
+expect_error 4 "broken" -- "$DIFR" audit --prompts "$WORK/prompts.jsonl" -p fault -p broken=http://127.0.0.1:1/v1 \
+    --openrouter-url "$URL" --api-key-env DIFR_FAULT_KEY --remote-model test/model --max-tokens 24 \
+    --concurrency 1 --max-attempts 1 --fail-below 0.5 -o "$WORK/out"
+python3 - "$WORK/out/audit_results.json" "$WORK/out/report.html" <<'PY'
+import json, re, sys
+import xml.etree.ElementTree as ET
+res = json.load(open(sys.argv[1]))
+assert list(res) == ["fault"], list(res)
+html = open(sys.argv[2]).read()
+svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+bars = [r for r in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "bar"]
+assert [b.get("data-value") for b in bars] == [f"{100 * res['fault']['exact_match_rate']:g}"], bars
+assert re.findall(r'<line class="rule" data-value="([0-9.]+)"', svg) == ["50"]
+print(f"ok: report.html after a failing second provider: fault at {bars[0].get('data-value')}%, threshold 50%")
+PY
+
 # A crash (SIGKILL) in the middle of generation loses no stored answer; the re-run asks only for the rest.
 for i in $(seq 0 9); do echo "{\"prompt\": \"slow Tell me fact number $i.\"}"; done >"$WORK/slow.jsonl"
 slow_args=(audit --prompts "$WORK/slow.jsonl" -p fault --openrouter-url "$URL" --api-key-env DIFR_FAULT_KEY
