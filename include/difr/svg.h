@@ -45,6 +45,10 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
 // One <polyline class="series"> per series (split at NaN), markers at each point, legend of series names.
 std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &opts);
 
+// The start of one of difr's self-contained HTML reports, up to and including <h1>heading</h1>: the page
+// title "difr <heading>" and the shared style sheet plus `extra_css` (rules, one per line). Escapes heading.
+std::string html_page_begin(std::string_view heading, std::string_view extra_css = "");
+
 // Escapes &, <, >, " and ' for XML text and attributes.
 std::string xml_escape(std::string_view s);
 

@@ -360,22 +360,12 @@ std::string audit_report_html(const AuditReport &r, const AuditReportOptions &o)
     const std::string model = shared_value(r, [](const AuditReportEntry &e) { return e.model; });
     const bool one_model = !model.empty() && model != kDiffers;
     const std::string title = "Provider audit" + (one_model ? ": " + model : "");
-    std::string s = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>difr " +
-                    xml_escape(title) +
-                    "</title>\n<style>\n"
-                    "body { font-family: sans-serif; margin: 24px; color: #222; }\n"
-                    "table { border-collapse: collapse; margin: 12px 0 28px; font-size: 13px; }\n"
-                    "caption { text-align: left; font-weight: bold; padding: 4px 0; }\n"
-                    "th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }\n"
-                    "th { background: #f3f3f3; }\n"
-                    "tr.pass td { background: #e6f4ea; }\n"
-                    "tr.fail td { background: #fbe3e4; }\n"
-                    ".meta td:first-child { font-weight: bold; }\n"
-                    ".note { font-size: 13px; color: #555; }\n"
-                    "svg { display: block; margin: 8px 0 20px; }\n"
-                    ".charts { display: flex; flex-wrap: wrap; gap: 0 24px; }\n"
-                    "</style>\n</head>\n<body>\n<h1>" +
-                    xml_escape(title) + "</h1>\n";
+    std::string s = html_page_begin(title,
+                                    "tr.pass td { background: #e6f4ea; }\n"
+                                    "tr.fail td { background: #fbe3e4; }\n"
+                                    ".meta td:first-child { font-weight: bold; }\n"
+                                    ".note { font-size: 13px; color: #555; }\n"
+                                    ".charts { display: flex; flex-wrap: wrap; gap: 0 24px; }\n");
     std::vector<std::pair<std::string, std::string>> meta = {{"model", one_model ? "" : model},
                                                              {"reference", shared_value(r, reference_text)},
                                                              {"sampling", shared_value(r, sampling_text)},

@@ -215,18 +215,8 @@ std::string lab_results_markdown(const LabAnalysis &a) {
 
 std::string lab_report_html(const LabAnalysis &a) {
     std::string s =
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>difr detection lab: " +
-        xml_escape(a.lab) +
-        "</title>\n<style>\n"
-        "body { font-family: sans-serif; margin: 24px; color: #222; }\n"
-        "table { border-collapse: collapse; margin: 12px 0 28px; font-size: 13px; }\n"
-        "caption { text-align: left; font-weight: bold; padding: 4px 0; }\n"
-        "th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }\n"
-        "th { background: #f3f3f3; }\n"
-        "svg { display: block; margin: 8px 0 20px; }\n"
-        "</style>\n</head>\n<body>\n<h1>Detection lab: " +
-        xml_escape(a.lab) +
-        "</h1>\n<p>DiFR logistic: bucket means of capped margin, prob and exact match, logistic regression "
+        html_page_begin("Detection lab: " + a.lab) +
+        "<p>DiFR logistic: bucket means of capped margin, prob and exact match, logistic regression "
         "trained "
         "per deviation (solid lines). difr calibrated: bucket mean of a per-token likelihood ratio against "
         "honest "

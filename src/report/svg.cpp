@@ -239,4 +239,17 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
     return s + "</svg>\n";
 }
 
+std::string html_page_begin(std::string_view heading, std::string_view extra_css) {
+    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>difr " +
+           xml_escape(heading) +
+           "</title>\n<style>\n"
+           "body { font-family: sans-serif; margin: 24px; color: #222; }\n"
+           "table { border-collapse: collapse; margin: 12px 0 28px; font-size: 13px; }\n"
+           "caption { text-align: left; font-weight: bold; padding: 4px 0; }\n"
+           "th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }\n"
+           "th { background: #f3f3f3; }\n"
+           "svg { display: block; margin: 8px 0 20px; }\n" +
+           std::string(extra_css) + "</style>\n</head>\n<body>\n<h1>" + xml_escape(heading) + "</h1>\n";
+}
+
 }  // namespace difr

@@ -10,13 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVER="$(dirname "$DIFR")/llama-server"
 [ -x "$SERVER" ] || fail "$SERVER is missing (build target llama-server)"
-MODELS="${DIFR_CACHE:-$HOME/.cache/difr}/models"
-HONEST="$MODELS/smollm2-135m-instruct-q4_1.gguf"
-IMPOSTOR="$MODELS/derived/smollm2-135m-instruct-q2_k.gguf"
-if [ ! -f "$IMPOSTOR" ]; then
-    mkdir -p "$MODELS/derived"
-    "$DIFR" quantize -m "$HONEST" --type Q2_K -o "$IMPOSTOR" >/dev/null
-fi
+impostor_make
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()

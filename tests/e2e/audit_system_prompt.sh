@@ -10,7 +10,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVER="$(dirname "$DIFR")/llama-server"
 [ -x "$SERVER" ] || fail "$SERVER is missing (build target llama-server)"
-MODEL="${DIFR_CACHE:-$HOME/.cache/difr}/models/smollm2-135m-instruct-q4_1.gguf"
 PIRATE="You are a pirate. Always answer like a pirate would, in one short paragraph."
 HF=HuggingFaceTB/SmolLM2-135M-Instruct
 
@@ -18,7 +17,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 PORT=$(free_port)
-"$SERVER" -m "$MODEL" --host 127.0.0.1 --port "$PORT" -fa off --parallel 1 -t 1 -c 2048 --no-webui \
+"$SERVER" -m "$HONEST" --host 127.0.0.1 --port "$PORT" -fa off --parallel 1 -t 1 -c 2048 --no-webui \
     >"$WORK/server.log" 2>&1 &
 pids+=($!)
 python3 "$ROOT/tests/e2e/system_prompt_proxy.py" "$WORK/proxy.port" "http://127.0.0.1:$PORT/v1" "$PIRATE" &

@@ -27,3 +27,13 @@ expect_error() {
     grep -Eq -- "$pattern" "$WORK/err.txt" || { cat "$WORK/err.txt" >&2; fail "stderr of '$*' lacks /$pattern/"; }
     echo "ok: exit $got, $(head -c 300 "$WORK/err.txt")"
 }
+
+# The embedded model, and its Q2_K requantisation (the impostor), made once into the model cache.
+MODELS="${DIFR_CACHE:-$HOME/.cache/difr}/models"
+HONEST="$MODELS/smollm2-135m-instruct-q4_1.gguf"
+IMPOSTOR="$MODELS/derived/smollm2-135m-instruct-q2_k.gguf"
+impostor_make() {
+    [ -f "$IMPOSTOR" ] && return 0
+    mkdir -p "$MODELS/derived"
+    "$DIFR" quantize -m "$HONEST" --type Q2_K -o "$IMPOSTOR" >/dev/null
+}

@@ -7,13 +7,7 @@
 # naming the sequence, and what was verified before the failure stays in tokens.jsonl.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-MODELS="${DIFR_CACHE:-$HOME/.cache/difr}/models"
-HONEST="$MODELS/smollm2-135m-instruct-q4_1.gguf"
-IMPOSTOR="$MODELS/derived/smollm2-135m-instruct-q2_k.gguf"
-if [ ! -f "$IMPOSTOR" ]; then
-    mkdir -p "$MODELS/derived"
-    "$DIFR" quantize -m "$HONEST" --type Q2_K -o "$IMPOSTOR" >/dev/null
-fi
+impostor_make
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 wait_port() {  # wait_port FILE LOG: the port a server wrote to its ready file
