@@ -13,6 +13,7 @@
 #include "difr/http.h"
 #include "difr/model.h"
 #include "difr/sampling.h"
+#include "difr/topk.h"  // TopkEntry
 
 namespace difr {
 
@@ -64,10 +65,6 @@ enum class LogprobWire {
     vllm_prompt_logprobs,  // prompt_logprobs: k; choices[0].prompt_logprobs, objects keyed by token id
 };
 
-struct TopkEntry {
-    int32_t token_id;
-    float logprob;
-};
 using TopkRow = std::vector<TopkEntry>;  // the k most likely tokens at one position, descending
 
 std::string prompt_logprobs_request_json(LogprobWire wire, const std::string &model,

@@ -70,8 +70,8 @@ std::vector<TokenMetrics> topk_rows_metrics(std::span<const TopkRow> rows, std::
                                             const SamplingParams &sampling, NoiseProfile noise_profile,
                                             int64_t prompt_len, int32_t n_vocab) {
     // The single place where top-k rows become metrics. token-difr's semantics: a dense row of -inf with the
-    // returned logprobs scattered in, scored like raw logits. To be replaced by topk.h's
-    // token_metrics_from_topk when that lands; nothing else depends on how this is computed.
+    // returned logprobs scattered in, scored like raw logits, so a remote reference gives the local engine's
+    // metrics (token-difr's API-path numbers are topk.h's token_metrics_from_topk; docs/audit.md).
     constexpr float kNegInf = -std::numeric_limits<float>::infinity();
     std::vector<float> dense(n_vocab, kNegInf);
     std::unique_ptr<NoiseStream> noise;
