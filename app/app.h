@@ -28,6 +28,13 @@ void add_engine_options(CLI::App &cmd, EngineOptions &o);
 void add_sampling_options(CLI::App &cmd, SamplingOptions &o);
 // --timeout, --connect-timeout, --max-attempts, --backoff: the remote clients' HTTP behaviour.
 void add_http_options(CLI::App &cmd, HttpOptions &o);
+// --reference-model, --reference-key-env, --reference-topk: how a remote prompt-logprob reference is asked.
+struct RemoteReferenceOptions {
+    std::string model;  // empty: the caller's default, described by model_help
+    std::string key_env;
+    int32_t topk = 5;
+};
+void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help);
 
 // The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
 std::string cache_dir();

@@ -97,10 +97,11 @@ void register_audit(CLI::App &app) {
         SamplingOptions sampling;
         std::string prompts_file, system, out, store, remote_model, key_env, reference = "local";
         std::string cross_reference;
-        std::string openrouter_url = "https://openrouter.ai/api/v1", reference_model, reference_key_env;
+        std::string openrouter_url = "https://openrouter.ai/api/v1";
+        RemoteReferenceOptions remote_reference;
         std::string hf_model, registry_file, assume_system;
         std::vector<std::string> providers;
-        int32_t limit = 0, max_tokens = 100, concurrency = 8, reference_topk = 5;
+        int32_t limit = 0, max_tokens = 100, concurrency = 8;
         bool vocab_only = false, logprobs = false, no_seed = false, provider_ids = false;
         double fail_below = -1.0;
         HttpOptions http;
@@ -140,12 +141,8 @@ void register_audit(CLI::App &app) {
         "--cross-reference", o->cross_reference,
         "a second reference (local, fireworks=URL or vllm=URL) verifying the same tokens, compared "
         "with --reference token by token (uses the same --reference-model, -key-env, -topk)");
-    cmd->add_option("--reference-model", o->reference_model,
-                    "model name at the reference (default: --remote-model)");
-    cmd->add_option("--reference-key-env", o->reference_key_env,
-                    "environment variable holding the reference's key (FIREWORKS_API_KEY for fireworks.ai)");
-    cmd->add_option("--reference-topk", o->reference_topk, "top logprobs per row from a remote reference")
-        ->capture_default_str();
+    add_remote_reference_options(*cmd, o->remote_reference,
+                                 "model name at the reference (default: --remote-model)");
     cmd->add_flag("--vocab-only", o->vocab_only, "load only the GGUF's vocabulary (remote reference only)");
     cmd->add_option("-n,--max-tokens", o->max_tokens, "tokens per answer")->capture_default_str();
     cmd->add_option("--concurrency", o->concurrency, "requests in flight per endpoint")
@@ -176,17 +173,17 @@ void register_audit(CLI::App &app) {
             for (auto &c : convs) c.insert(c.begin(), ChatMessage{"system", o->system});
 
         const ModelNames names = model_names(o->hf_model, o->registry_file, o->engine.model, o->remote_model,
-                                             o->reference_model, o->reference, o->cross_reference);
+                                             o->remote_reference.model, o->reference, o->cross_reference);
         const std::string model_path = model_resolve(names.gguf);
-        ReferenceSpec ref =
-            reference_spec_parse(o->reference, names.reference, o->reference_key_env, o->reference_topk);
+        ReferenceSpec ref = reference_spec_parse(o->reference, names.reference, o->remote_reference.key_env,
+                                                 o->remote_reference.topk);
         if (o->vocab_only && ref.kind == ReferenceSpec::Kind::local)
             throw InputError(
                 "--vocab-only needs a remote --reference: the local reference scores with the weights");
         std::optional<ReferenceSpec> cross;
         if (!o->cross_reference.empty()) {
-            cross = reference_spec_parse(o->cross_reference, names.cross, o->reference_key_env,
-                                         o->reference_topk, "--cross-reference");
+            cross = reference_spec_parse(o->cross_reference, names.cross, o->remote_reference.key_env,
+                                         o->remote_reference.topk, "--cross-reference");
             if (o->vocab_only && cross->kind == ReferenceSpec::Kind::local)
                 throw InputError(
                     "--vocab-only and --cross-reference local exclude each other: the local "

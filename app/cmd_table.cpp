@@ -1,11 +1,12 @@
 // difr table: summaries side by side, one column per run.
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "app.h"
 #include "difr/error.h"
+#include "difr/jsonl.h"
+#include "difr/results.h"
 
 namespace difr::app {
 
@@ -21,13 +22,7 @@ void register_table(CLI::App &app) {
             std::string label = eq == std::string::npos ? r : r.substr(0, eq);
             std::string path = eq == std::string::npos ? r : r.substr(eq + 1);
             if (std::filesystem::is_directory(path)) path += "/summary.json";
-            std::ifstream in(path);
-            if (!in) throw InputError("cannot read summary '" + path + "'");
-            try {
-                sums.push_back(nlohmann::json::parse(in));
-            } catch (const nlohmann::json::parse_error &e) {
-                throw InputError(path + ": malformed JSON: " + e.what());
-            }
+            sums.push_back(json_parse_located(file_read_text(path, "summary"), path));
             labels.push_back(label);
         }
         const int w = 16;

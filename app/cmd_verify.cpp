@@ -17,8 +17,9 @@ void register_verify(CLI::App &app) {
     struct Opts {
         EngineOptions engine;
         SamplingOptions sampling;
-        std::string input, out, reference = "local", reference_model, reference_key_env;
-        int32_t reference_topk = 5, concurrency = 8;
+        std::string input, out, reference = "local";
+        RemoteReferenceOptions remote;
+        int32_t concurrency = 8;
         double fail_below = -1.0;
         HttpOptions http;
     };
@@ -35,23 +36,18 @@ void register_verify(CLI::App &app) {
                     "top_logprobs) or vllm=URL (prompt_logprobs); with a remote one -m is loaded for its "
                     "vocabulary only")
         ->capture_default_str();
-    cmd->add_option("--reference-model", o->reference_model,
-                    "model name at the remote reference (default: the GGUF file name without .gguf)");
-    cmd->add_option("--reference-key-env", o->reference_key_env,
-                    "environment variable holding the reference's key (FIREWORKS_API_KEY for fireworks.ai)");
-    cmd->add_option("--reference-topk", o->reference_topk, "top logprobs per row from a remote reference")
-        ->capture_default_str();
+    add_remote_reference_options(
+        *cmd, o->remote, "model name at the remote reference (default: the GGUF file name without .gguf)");
     cmd->add_option("--concurrency", o->concurrency, "requests in flight to a remote reference")
         ->capture_default_str();
     add_http_options(*cmd, o->http);
     cmd->callback([o] {
         const SequenceFile file = sequences_read(o->input);
         const std::string model_path = model_resolve(o->engine.model);
-        const std::string reference_model = o->reference_model.empty()
-                                                ? std::filesystem::path(model_path).stem().string()
-                                                : o->reference_model;
+        const std::string reference_model =
+            o->remote.model.empty() ? std::filesystem::path(model_path).stem().string() : o->remote.model;
         const ReferenceSpec ref =
-            reference_spec_parse(o->reference, reference_model, o->reference_key_env, o->reference_topk);
+            reference_spec_parse(o->reference, reference_model, o->remote.key_env, o->remote.topk);
         const bool remote = ref.kind == ReferenceSpec::Kind::remote;
         if (o->concurrency < 1)
             throw InputError("--concurrency must be at least 1 (got " + std::to_string(o->concurrency) + ")");

@@ -53,6 +53,14 @@ void add_http_options(CLI::App &cmd, HttpOptions &o) {
         ->capture_default_str();
 }
 
+void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help) {
+    cmd.add_option("--reference-model", o.model, model_help);
+    cmd.add_option("--reference-key-env", o.key_env,
+                   "environment variable holding the reference's key (FIREWORKS_API_KEY for fireworks.ai)");
+    cmd.add_option("--reference-topk", o.topk, "top logprobs per row from a remote reference")
+        ->capture_default_str();
+}
+
 std::string cache_dir() {
     if (const char *d = std::getenv("DIFR_CACHE"); d && *d) return d;
     if (const char *x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/difr";

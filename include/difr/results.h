@@ -26,6 +26,10 @@ private:
 // The summary object: the fields of design.md section 2 plus the provenance the caller passes as JSON text.
 std::string summary_to_json(const MetricsSummary &s, const std::string &provenance_json);
 
+// The whole file as bytes. Throws InputError "cannot read WHAT 'PATH'" (what: "prompts file", ...; may be
+// empty).
+std::string file_read_text(const std::string &path, const std::string &what = "");
+
 // Writes text to a file atomically (temporary file, then rename). Throws InputError naming the path.
 void file_write_atomic(const std::string &path, const std::string &text);
 

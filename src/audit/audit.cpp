@@ -173,11 +173,31 @@ int64_t reference_rows_fill(Model &model, const ReferenceSpec &ref, const std::s
     return (int64_t)todo.size();
 }
 
+using SequenceRows = std::vector<std::vector<TokenMetrics>>;
+
+// The stored reference rows of each sequence (filled by reference_rows_fill); none for a sequence without
+// output.
+SequenceRows stored_rows(RunStore &store, const std::vector<TokenSequence> &seqs,
+                         const std::vector<std::string> &ref_keys) {
+    SequenceRows rows(seqs.size());
+    for (size_t i = 0; i < seqs.size(); ++i)
+        if (!seqs[i].output_token_ids.empty()) rows[i] = store.reference_get(ref_keys[i])->metrics;
+    return rows;
+}
+
+MetricsSummary rows_summary(const SequenceRows &rows) {
+    SummaryAccumulator acc;
+    for (const std::vector<TokenMetrics> &ms : rows) {
+        for (const TokenMetrics &m : ms) acc.add(m);
+        acc.end_sequence();
+    }
+    return acc.finish();
+}
+
 // The same tokens against a second reference: its rows (stored under its own description, so a re-run
-// reuses them), its summary, and its agreement with the audit's reference token by token.
+// reuses them), its summary, and its agreement with the audit's reference (`ref_rows`) token by token.
 CrossReferenceResult cross_reference_run(Model &model, const ReferenceSpec &cross,
-                                         const std::vector<TokenSequence> &seqs,
-                                         const std::vector<std::string> &ref_keys,
+                                         const std::vector<TokenSequence> &seqs, const SequenceRows &ref_rows,
                                          const std::vector<std::string> &response_keys,
                                          const std::string &sampling, const AuditOptions &o, RunStore &store,
                                          const std::string &label) {
@@ -190,17 +210,9 @@ CrossReferenceResult cross_reference_run(Model &model, const ReferenceSpec &cros
     x.references_new =
         reference_rows_fill(model, cross, x.reference, seqs, cross_keys, response_keys, o, store, label);
     x.references_reused = sequences_with_output(seqs) - x.references_new;
-    SummaryAccumulator acc;
-    for (size_t i = 0; i < seqs.size(); ++i) {
-        if (!seqs[i].output_token_ids.empty()) {
-            const std::optional<StoredReference> a = store.reference_get(ref_keys[i]);
-            const std::optional<StoredReference> b = store.reference_get(cross_keys[i]);
-            for (const TokenMetrics &m : b->metrics) acc.add(m);
-            reference_agreement_add(x.agreement, a->metrics, b->metrics);
-        }
-        acc.end_sequence();
-    }
-    x.summary = acc.finish();
+    const SequenceRows cross_rows = stored_rows(store, seqs, cross_keys);
+    for (size_t i = 0; i < seqs.size(); ++i) reference_agreement_add(x.agreement, ref_rows[i], cross_rows[i]);
+    x.summary = rows_summary(cross_rows);
     return x;
 }
 
@@ -279,18 +291,11 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
         reference_rows_fill(model, ref, result.reference, seqs, ref_keys, keys, o, store, "verify " + t.name);
     result.references_reused = sequences_with_output(seqs) - result.references_new;
 
-    SummaryAccumulator acc;
-    for (size_t i = 0; i < seqs.size(); ++i) {
-        if (!seqs[i].output_token_ids.empty()) {
-            const std::optional<StoredReference> row = store.reference_get(ref_keys[i]);
-            for (const TokenMetrics &m : row->metrics) acc.add(m);
-        }
-        acc.end_sequence();
-    }
-    result.summary = acc.finish();
+    const SequenceRows rows = stored_rows(store, seqs, ref_keys);
+    result.summary = rows_summary(rows);
     if (o.cross_reference)
-        result.cross_reference = cross_reference_run(model, *o.cross_reference, seqs, ref_keys, keys,
-                                                     sampling, o, store, "cross-verify " + t.name);
+        result.cross_reference = cross_reference_run(model, *o.cross_reference, seqs, rows, keys, sampling, o,
+                                                     store, "cross-verify " + t.name);
 
     json cfg = {
         {"base_url", url_redact(t.endpoint.base_url)},

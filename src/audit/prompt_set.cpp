@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -11,7 +9,7 @@
 
 #include "difr/error.h"
 #include "difr/jsonl.h"
-#include "difr/sequences.h"
+#include "difr/results.h"
 
 namespace difr {
 
@@ -79,21 +77,12 @@ bool blank(const std::string &s) {
 }  // namespace
 
 std::vector<PromptRecord> prompt_records_read(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("cannot read conversations file '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
+    const std::string text = file_read_text(path, "conversations file");
     std::vector<PromptRecord> out;
     const size_t first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) throw InputError(path + ": empty file");
     if (text[first] == '[') {
-        json doc;
-        try {
-            doc = json::parse(text);
-        } catch (const json::parse_error &e) {
-            throw InputError(path + ": malformed JSON at " + text_line_col(text, e.byte) + ": " + e.what());
-        }
+        const json doc = json_parse_located(text, path);
         for (size_t i = 0; i < doc.size(); ++i)
             out.push_back(record_parse(doc[i], path + ": entry " + std::to_string(i)));
         return out;
@@ -174,22 +163,16 @@ std::vector<std::vector<ChatMessage>> prompt_set_build(const std::vector<PromptR
 }
 
 void prompt_set_write(const std::string &path, const std::vector<std::vector<ChatMessage>> &conversations) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        if (!f) throw InputError("cannot create '" + path + "'");
-        for (const auto &conv : conversations) {
-            nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
-            for (const ChatMessage &m : conv) msgs.push_back({{"role", m.role}, {"content", m.content}});
-            // Invalid UTF-8 in a dataset becomes U+FFFD rather than aborting the whole set.
-            f << nlohmann::ordered_json{{"messages", msgs}}.dump(
-                     -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-              << "\n";
-        }
-        f.flush();
-        if (!f) throw InputError("writing '" + path + "' failed (disk full?)");
+    std::string text;
+    for (const auto &conv : conversations) {
+        nlohmann::ordered_json msgs = nlohmann::ordered_json::array();
+        for (const ChatMessage &m : conv) msgs.push_back({{"role", m.role}, {"content", m.content}});
+        // Invalid UTF-8 in a dataset becomes U+FFFD rather than aborting the whole set.
+        text += nlohmann::ordered_json{{"messages", msgs}}.dump(
+            -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+        text += "\n";
     }
-    std::filesystem::rename(tmp, path);
+    file_write_atomic(path, text);
 }
 
 }  // namespace difr

@@ -1,11 +1,10 @@
 #include "difr/prompts.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "difr/error.h"
 #include "difr/jsonl.h"
+#include "difr/results.h"
 
 namespace difr {
 
@@ -43,12 +42,8 @@ std::vector<ChatMessage> messages_from_json(const json &v, const std::string &wh
 }  // namespace
 
 std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("cannot read prompts file '" + path + "'");
-    std::stringstream text;
-    text << in.rdbuf();
     std::vector<std::vector<ChatMessage>> out;
-    jsonl_for_each(text.str(), path, [&](const json &v, const std::string &where) {
+    jsonl_for_each(file_read_text(path, "prompts file"), path, [&](const json &v, const std::string &where) {
         out.push_back(messages_from_json(v, where));
     });
     if (out.empty()) throw InputError("prompts file '" + path + "' holds no conversation");

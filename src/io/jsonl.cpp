@@ -3,8 +3,23 @@
 #include <sstream>
 
 #include "difr/error.h"
+#include "difr/sequences.h"
 
 namespace difr {
+
+template <typename Json>
+Json json_parse_located(const std::string &text, const std::string &source) {
+    try {
+        return Json::parse(text);
+    } catch (const typename Json::parse_error &e) {
+        // e.byte counts the characters read, the offending one included.
+        throw InputError(source + ": malformed JSON at " + text_line_col(text, e.byte > 0 ? e.byte - 1 : 0) +
+                         ": " + e.what());
+    }
+}
+template nlohmann::json json_parse_located<nlohmann::json>(const std::string &, const std::string &);
+template nlohmann::ordered_json json_parse_located<nlohmann::ordered_json>(const std::string &,
+                                                                           const std::string &);
 
 void jsonl_for_each(const std::string &text, const std::string &path,
                     const std::function<void(const nlohmann::json &, const std::string &)> &fn) {

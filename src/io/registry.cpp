@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
+#include "difr/results.h"
 
 #ifndef DIFR_REGISTRY_JSON
 #define DIFR_REGISTRY_JSON "data/registry.json"
@@ -26,16 +26,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 void Registry::merge_file(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw InputError("cannot read registry file '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(ss.str());
-    } catch (const nlohmann::json::parse_error &e) {
-        throw InputError(path + ": malformed JSON: " + e.what());
-    }
+    const nlohmann::json doc = json_parse_located(file_read_text(path, "registry file"), path);
     if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array())
         throw InputError(path +
                          ": expected {\"models\": [{\"hf\": \"org/Name\", \"fireworks\": \"...\", ...}]}");

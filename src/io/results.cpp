@@ -67,6 +67,12 @@ std::string summary_to_json(const MetricsSummary &s, const std::string &provenan
     return j.dump(2) + "\n";
 }
 
+std::string file_read_text(const std::string &path, const std::string &what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("cannot read " + (what.empty() ? "" : what + " ") + "'" + path + "'");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 void file_write_atomic(const std::string &path, const std::string &text) {
     const std::string tmp = path + ".tmp";
     {

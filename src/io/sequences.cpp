@@ -1,10 +1,9 @@
 #include "difr/sequences.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
 #include "difr/results.h"
 
 namespace difr {
@@ -50,18 +49,8 @@ std::string text_line_col(const std::string &text, size_t byte) {
 }
 
 SequenceFile sequences_read(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("cannot read '" + path + "'");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error &e) {
-        throw InputError(path + ": malformed JSON at " + text_line_col(text, e.byte > 0 ? e.byte - 1 : 0) +
-                         ": " + e.what());
-    }
+    const std::string text = file_read_text(path);
+    const json doc = json_parse_located(text, path);
 
     SequenceFile file;
     if (doc.is_array()) {

@@ -5,12 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
 #include "difr/results.h"
-#include "difr/sequences.h"
 #include "difr/svg.h"
 
 namespace difr {
@@ -327,13 +326,7 @@ std::string provider_table(const AuditReportEntry &e, const AuditReportOptions &
 }  // namespace
 
 AuditReport audit_report_parse(const std::string &text, const std::string &source) {
-    ojson j;
-    try {
-        j = ojson::parse(text);
-    } catch (const ojson::parse_error &e) {
-        throw InputError(source + ": malformed JSON at " + text_line_col(text, e.byte > 0 ? e.byte - 1 : 0) +
-                         ": " + e.what());
-    }
+    const ojson j = json_parse_located<ojson>(text, source);
     if (!j.is_object())
         throw InputError(source + ": expected an object mapping provider names to AuditResults, got " +
                          got(j));
@@ -349,9 +342,7 @@ AuditReport audit_report_read(const std::string &path) {
     if (!std::filesystem::is_regular_file(path))
         throw InputError("'" + path +
                          "' not found (expected the audit_results.json that `difr audit` writes)");
-    std::ifstream in(path);
-    if (!in) throw InputError("cannot read '" + path + "'");
-    return audit_report_parse(std::string(std::istreambuf_iterator<char>(in), {}), path);
+    return audit_report_parse(file_read_text(path), path);
 }
 
 std::string audit_report_html(const AuditReport &r, const AuditReportOptions &o) {

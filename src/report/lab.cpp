@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
+#include "difr/jsonl.h"
 #include "difr/lab_analysis.h"
 #include "difr/results.h"
 
@@ -15,12 +16,6 @@ using json = nlohmann::json;
 using ojson = nlohmann::ordered_json;
 
 namespace {
-
-std::string read_text(const std::string &path) {
-    std::ifstream in(path);
-    if (!in) throw InputError("cannot read '" + path + "'");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // One config's pass: tokens of even sequences go to training, odd ones are held out (design in
 // docs/statistics.md: a sequence never straddles the split, so correlated neighbours do not leak).
@@ -82,13 +77,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         throw InputError("'" + lab_path + "' not found (is '" + labdir + "' a lab directory?)");
     LabAnalysis a;
     a.options = options;
-    a.lab_json = read_text(lab_path);
-    ojson lab;  // ordered: passes come out in the order lab.json lists them
-    try {
-        lab = ojson::parse(a.lab_json);
-    } catch (const ojson::parse_error &e) {
-        throw InputError(lab_path + ": malformed JSON: " + e.what());
-    }
+    a.lab_json = file_read_text(lab_path);
+    const ojson lab = json_parse_located<ojson>(a.lab_json, lab_path);  // ordered: passes keep lab.json's order
     if (!lab.is_object()) throw InputError(lab_path + ": expected an object");
     a.lab = lab.value("lab", fs::path(labdir).filename().string());
     const ojson &configs = require(lab, "configs", lab_path);
