@@ -1,84 +1,23 @@
 // Detection statistics of the lab (design.md section 6): given the per-token metrics of honest runs and of
 // deviations, how many tokens does it take to tell them apart? Two methods, side by side:
 //   - DiFR's (the paper's): bucket means of capped margin, prob and exact_match, logistic regression, ROC.
-//   - difr's: a per-token log-likelihood ratio against honest behaviour, its bucket mean thresholded at a
-//   level
-//     calibrated on honest data only, and a sequential probability ratio test (SPRT) over the token stream.
-// Pure functions, no I/O. docs/statistics.md has the formulas and the reasons for each choice.
+//   - difr's: a per-token log-likelihood ratio against honest behaviour (difr/llr.h), its bucket mean
+//     thresholded at a level calibrated on honest data only, and a sequential probability ratio test
+//     (difr/sprt.h) over the token stream.
+// This header is the analysis of one pass of the lab. Pure functions, no I/O. docs/statistics.md has the formulas and the reasons for each choice.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "difr/buckets.h"
+#include "difr/llr.h"
+#include "difr/sprt.h"
 #include "difr/stats.h"
 
 namespace difr {
-
-// What the detectors read from one verified token (tokens.jsonl).
-struct TokenObs {
-    bool exact_match = false;
-    float prob = 0.0f;
-    float margin = 0.0f;  // +inf when the claimed token was filtered out
-};
-
-constexpr std::array<int, 7> kBucketSizes = {1, 3, 10, 30, 100, 300, 1000};
-constexpr double kMarginCap = 0.5;  // DiFR caps the margin (and counts +inf) at 0.5
-
-// min(margin, kMarginCap), +inf counted as kMarginCap: the Token-DiFR score DiFR averages and plots.
-double margin_capped(float margin);
-
-// Consecutive tokens in groups of n; the last partial group (fewer than n tokens) is dropped, so every bucket
-// has exactly n tokens. Features per bucket, row-major: mean capped margin, mean prob, mean exact_match.
-constexpr size_t kBucketFeatures = 3;
-std::vector<double> bucket_features(std::span<const TokenObs> tokens, size_t n);
-
-// ---- difr's per-token likelihood ratio ----------------------------------------------------------------
-// A token falls in one of four categories: an exact match, or a mismatch whose margin is small (<= 0.1),
-// medium (<= 1) or large (> 1, or +inf). Honest numerical noise flips near-ties (small margins); deviations
-// also produce confident disagreements.
-constexpr int kTokenCategories = 4;
-int token_category(const TokenObs &t);
-
-struct LlrTable {
-    std::array<double, kTokenCategories> honest{};  // q0: smoothed category frequencies on honest tokens
-    std::array<double, kTokenCategories> llr{};     // log(q1 / q0) per category
-    int64_t honest_tokens = 0;
-    double rho = 0.0;  // the contamination rate of the alternative
-};
-// q0 = (count + 1/2) / (N + 2) (Krichevsky-Trofimov); the alternative is a provider that, on a fraction rho
-// of tokens, emits a mismatch spread evenly over the three mismatch categories: q1 = (1 - rho) q0 + rho m.
-LlrTable llr_table_fit(std::span<const int64_t> honest_counts, double rho);
-std::array<int64_t, kTokenCategories> token_category_counts(std::span<const TokenObs> tokens);
-double token_llr(const LlrTable &table, const TokenObs &t);
-// Bucket means of token_llr (same bucketing as bucket_features).
-std::vector<double> bucket_llr(const LlrTable &table, std::span<const TokenObs> tokens, size_t n);
-
-// The (1 - alpha) quantile of the bucket score (mean token_llr over n tokens) when the n tokens are i.i.d.
-// with category frequencies q: the smallest attainable score t with P(score > t) <= alpha. Exact: sums
-// multinomial probabilities over the mismatch counts (k1, k2, k3), up to a total count whose binomial tail is
-// below 1e-12 alpha (that remainder is counted as exceeding, so the quantile errs on the accepting side).
-double llr_quantile_iid(const LlrTable &table, std::span<const double> q, size_t n, double alpha);
-
-// ---- SPRT ---------------------------------------------------------------------------------------------
-struct SprtBounds {
-    double upper;  // log((1 - beta) / alpha): decide "deviation" at or above
-    double lower;  // log(beta / (1 - alpha)): decide "honest" at or below
-};
-SprtBounds sprt_bounds(double alpha, double beta);
-
-// Runs the SPRT over a stream of per-token log-likelihood ratios, restarting after each decision, so one long
-// stream yields many independent-looking decisions. Tokens after the last decision are left undecided.
-struct SprtRun {
-    int64_t decisions = 0, deviation_decisions = 0, honest_decisions = 0;
-    int64_t decided_tokens = 0;    // tokens consumed by the decisions
-    int64_t undecided_tokens = 0;  // the tail without a decision
-    int64_t p99_tokens = 0;        // 99th percentile (nearest rank) of the tokens each decision took
-    double mean_tokens() const { return decisions ? double(decided_tokens) / double(decisions) : 0.0; }
-};
-SprtRun sprt_run(std::span<const double> llrs, const SprtBounds &bounds);
 
 // ---- the lab's analysis of one pass (one sampling setting) ---------------------------------------------
 struct DetectOptions {
