@@ -24,9 +24,43 @@ set(LLAMA_USE_PREBUILT_UI OFF CACHE BOOL "" FORCE)
 set(LLAMA_OPENSSL OFF CACHE BOOL "" FORCE)
 set(LLAMA_ALL_WARNINGS OFF CACHE BOOL "" FORCE)
 set(BUILD_SHARED_LIBS OFF CACHE BOOL "" FORCE)
-set(GGML_NATIVE ON CACHE BOOL "")
+# CPU instruction set (docs/engine.md, "Build policy"). A verifier's reference must compute the same logits on
+# every host, and must not crash on any: ggml's kernels are built for one fixed x86-64 level, never for the
+# build machine. `native` (-march=native) is an opt-in for local speed studies; it still leaves out AMX,
+# whose kernels GCC 12 miscompiles (the tile configuration is optimised away: docs/engine.md).
+set(DIFR_CPU_ISA "x86-64-v3" CACHE STRING "ISA level of ggml's CPU kernels: x86-64-v3 (AVX2, FMA, F16C, BMI2), x86-64-v2 (SSE4.2) or native")
+set_property(CACHE DIFR_CPU_ISA PROPERTY STRINGS x86-64-v3 x86-64-v2 native)
+if(DIFR_CPU_ISA STREQUAL "native")
+    set(GGML_NATIVE ON CACHE BOOL "" FORCE)
+elseif(DIFR_CPU_ISA STREQUAL "x86-64-v3" OR DIFR_CPU_ISA STREQUAL "x86-64-v2")
+    set(_v3 OFF)
+    if(DIFR_CPU_ISA STREQUAL "x86-64-v3")
+        set(_v3 ON)
+    endif()
+    set(GGML_NATIVE OFF CACHE BOOL "" FORCE)
+    set(GGML_SSE42 ON CACHE BOOL "" FORCE)
+    foreach(_opt GGML_AVX GGML_AVX2 GGML_FMA GGML_F16C GGML_BMI2)
+        set(${_opt} ${_v3} CACHE BOOL "" FORCE)
+    endforeach()
+    foreach(_opt GGML_AVX_VNNI GGML_AVX512 GGML_AVX512_VBMI GGML_AVX512_VNNI GGML_AVX512_BF16 GGML_AMX_TILE
+                 GGML_AMX_INT8 GGML_AMX_BF16 GGML_CPU_ALL_VARIANTS GGML_BACKEND_DL)
+        set(${_opt} OFF CACHE BOOL "" FORCE)
+    endforeach()
+else()
+    message(FATAL_ERROR "DIFR_CPU_ISA='${DIFR_CPU_ISA}': use x86-64-v3, x86-64-v2 or native")
+endif()
 # Batch invariance: with llamafile's sgemm, a row's logits depend on how many tokens share its matmul, so a
 # sequence scored in one prefill differs from the same sequence generated token by token. ggml's own kernels
 # compute every output element the same way whatever the batch (see docs/engine.md for the measurements).
 set(GGML_LLAMAFILE OFF CACHE BOOL "" FORCE)
 add_subdirectory(${LLAMA_CPP_DIR} ${CMAKE_BINARY_DIR}/llama.cpp EXCLUDE_FROM_ALL SYSTEM)
+
+if(DIFR_CPU_ISA STREQUAL "native" AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+    include(CheckCXXCompilerFlag)
+    foreach(_flag -mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
+        check_cxx_compiler_flag(${_flag} _difr_has${_flag})
+        if(_difr_has${_flag})
+            target_compile_options(ggml-cpu PRIVATE ${_flag})
+        endif()
+    endforeach()
+endif()

@@ -14,6 +14,7 @@ IMPOSTOR="$DIFR_CACHE/models/derived/smollm2-135m-instruct-$(echo "$IMPOSTOR_TYP
 mkdir -p "$OUT" "$(dirname "$IMPOSTOR")"
 
 "$DIFR" models
+bash "$DIFR_ROOT/scripts/smoke.sh"
 [ -f "$IMPOSTOR" ] || "$DIFR" quantize --type "$IMPOSTOR_TYPE" -o "$IMPOSTOR"
 
 declare -A SAMPLING=(

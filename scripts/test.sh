@@ -5,5 +5,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash "$DIFR_ROOT/scripts/deps.sh"
 bash "$DIFR_ROOT/scripts/build.sh"
+bash "$DIFR_ROOT/scripts/smoke.sh"
 cd "$DIFR_BUILD"
 ctest --output-on-failure --timeout 1200 "$@"

@@ -4,7 +4,8 @@
 //   - difr's: a per-token log-likelihood ratio against honest behaviour (difr/llr.h), its bucket mean
 //     thresholded at a level calibrated on honest data only, and a sequential probability ratio test
 //     (difr/sprt.h) over the token stream.
-// This header is the analysis of one pass of the lab. Pure functions, no I/O. docs/statistics.md has the formulas and the reasons for each choice.
+// This header is the analysis of one pass of the lab. Pure functions, no I/O. docs/statistics.md has the
+// formulas and the reasons for each choice.
 #pragma once
 
 #include <cstdint>

@@ -49,6 +49,9 @@ public:
     int32_t n_ctx_train() const;
     std::string description() const;  // llama.cpp's "llama 135M Q4_1"
     bool is_eog(int32_t token) const;
+    // The buffer types the weights were loaded into, as llama.cpp names them ("CPU_REPACK", "CPU", "CUDA0"):
+    // which matmul kernels run. Empty for a vocab-only model.
+    const std::vector<std::string> &weight_buffers() const { return weight_buffers_; }
 
     std::vector<int32_t> tokenize(const std::string &text, bool add_special, bool parse_special) const;
     std::string detokenize(const std::vector<int32_t> &tokens) const;
@@ -68,6 +71,11 @@ private:
     std::string path_;
     llama_model *model_ = nullptr;
     std::unique_ptr<ChatTemplates> chat_;
+    std::vector<std::string> weight_buffers_;
 };
+
+// The machine a result was computed on (JSON object text): {"cpu": brand string, "cpu_features": [...],
+// "isa": the ISA level ggml's kernels were built for, "ggml_features": {backend: {feature: value}}}.
+std::string engine_machine_json();
 
 }  // namespace difr

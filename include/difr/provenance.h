@@ -10,7 +10,7 @@
 namespace difr {
 
 // A JSON object (text): {"difr_version", "model", "model_sha256", "model_description", "n_vocab", "sampling",
-// "noise", "engine"}.
+// "noise", "engine", "machine"}; machine is engine_machine_json() plus the model's "weight_buffers".
 std::string provenance_json(const Model &model, const EngineSettings &settings,
                             const SamplingParams &sampling, const std::string &noise);
 

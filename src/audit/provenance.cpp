@@ -21,6 +21,9 @@ std::string provenance_json(const Model &model, const EngineSettings &settings,
     if (sampling.min_p > 0.0f) j["sampling"]["min_p"] = sampling.min_p;
     j["noise"] = noise;
     j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
+    nlohmann::ordered_json machine = nlohmann::ordered_json::parse(engine_machine_json());
+    machine["weight_buffers"] = model.weight_buffers();
+    j["machine"] = machine;
     return j.dump();
 }
 

@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "difr/cpu.h"
 #include "difr/error.h"
 #include "engine_internal.h"
 
@@ -30,7 +32,25 @@ std::string EngineSettings::to_json() const {
 
 namespace {
 
+// While a model loads on this thread: the buffer types its weights go to. llama.cpp says so only in its log
+// ("load_tensors:   CPU_REPACK model buffer size = 40.50 MiB"), and which one it picks is what decides the
+// matmul kernels (CPU: ggml's vec_dot; CPU_REPACK: the repacked gemm; AMX, CUDA0, ...).
+thread_local std::vector<std::string> *weight_buffers_capture = nullptr;
+
+void weight_buffer_note(const char *text) {
+    const char *at = std::strstr(text, " model buffer size");
+    if (!at) return;
+    const char *colon = std::strchr(text, ':');
+    const char *begin = colon && colon < at ? colon + 1 : text;
+    std::string name(begin, at);
+    name.erase(0, name.find_first_not_of(' '));
+    if (!name.empty() && std::find(weight_buffers_capture->begin(), weight_buffers_capture->end(), name) ==
+                             weight_buffers_capture->end())
+        weight_buffers_capture->push_back(name);
+}
+
 void log_quiet(ggml_log_level level, const char *text, void *) {
+    if (weight_buffers_capture) weight_buffer_note(text);
     // llama.cpp is chatty on stderr; keep warnings and errors, drop the rest unless DIFR_LLAMA_LOG is set.
     static const bool verbose = std::getenv("DIFR_LLAMA_LOG") != nullptr;
     if (verbose || level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
@@ -41,9 +61,38 @@ void log_quiet(ggml_log_level level, const char *text, void *) {
 void engine_init() {
     static std::once_flag once;
     std::call_once(once, [] {
+        // The process-start check (src/engine/cpu.cpp) exits before this in a program; a library user who
+        // loaded difr into a process on an older CPU gets an error instead of SIGILL.
+        const std::vector<std::string> missing = build_isa_missing();
+        if (!missing.empty())
+            throw std::runtime_error("this build's kernels need " + build_isa() + ", and this CPU lacks " +
+                                     missing.front() + " (docs/engine.md, \"Build policy\")");
         llama_log_set(log_quiet, nullptr);
         llama_backend_init();
     });
+}
+
+std::string engine_machine_json() {
+    engine_init();
+    const CpuInfo cpu = cpu_info();
+    nlohmann::ordered_json j;
+    j["cpu"] = cpu.model;
+    j["cpu_features"] = cpu.features;
+    j["isa"] = build_isa();
+    // ggml's own account of the kernels each backend was compiled with ("AVX2": "1", "REPACK": "1", ...).
+    nlohmann::ordered_json kernels = nlohmann::ordered_json::object();
+    for (size_t i = 0; i < ggml_backend_reg_count(); ++i) {
+        ggml_backend_reg_t reg = ggml_backend_reg_get(i);
+        auto get_features = reinterpret_cast<ggml_backend_get_features_t>(
+            ggml_backend_reg_get_proc_address(reg, "ggml_backend_get_features"));
+        if (!get_features) continue;
+        nlohmann::ordered_json f = nlohmann::ordered_json::object();
+        for (const ggml_backend_feature *feat = get_features(reg); feat->name; ++feat)
+            f[feat->name] = feat->value;
+        kernels[ggml_backend_reg_name(reg)] = f;
+    }
+    j["ggml_features"] = kernels;
+    return j.dump();
 }
 
 std::string engine_backend_name() {
@@ -73,7 +122,9 @@ std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings
     mp.vocab_only = vocab_only;
     std::unique_ptr<Model> m(new Model());
     m->path_ = path;
+    weight_buffers_capture = &m->weight_buffers_;
     m->model_ = llama_model_load_from_file(path.c_str(), mp);
+    weight_buffers_capture = nullptr;
     if (!m->model_)
         throw InputError("could not load '" + path + "' as a GGUF model (see llama.cpp's error above)");
     m->chat_ = chat_templates_init(m->model_);
