@@ -23,7 +23,7 @@ std::string_view noise_profile_name(NoiseProfile profile) {
 }
 
 std::optional<NoiseProfile> noise_profile_from_name(std::string_view name) {
-    if (name == "vllm") return NoiseProfile::vllm;
+    if (name == "vllm" || name == "vllm-0.30") return NoiseProfile::vllm;  // Philox era: vLLM 0.24-0.30
     if (name == "vllm-0.22") return NoiseProfile::vllm_0_22;
     if (name == "torch-cpu") return NoiseProfile::torch_cpu;
     if (name == "llama.cpp") return NoiseProfile::llama_cpp;

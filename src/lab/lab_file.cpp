@@ -31,7 +31,7 @@ const KindInfo kKinds[] = {
     {"sampling_bug", LabRole::deviation, {"rate", "top", "seed"}},
     {"system_prompt", LabRole::deviation, {"text"}},
     {"model", LabRole::deviation, {"model"}},
-    {"prefill", LabRole::deviation, {"cheap"}},
+    {"prefill", LabRole::deviation, {"cheap", "kv_type"}},
 };
 
 class Reader {
@@ -168,6 +168,15 @@ LabConfig config_read(const Reader &r, const toml::table &t, size_t index, const
         desc = k == "quantize" ? "weights requantised to " + c.quantize
                                : "pre-fill attack: a cheap " + c.quantize +
                                      " requantisation generates, the claim is the reference";
+        if (k == "prefill") {
+            if (auto kv = r.str(t, where, "kv_type")) {
+                // The cheap model may also cut its KV cache; llama.cpp needs flash attention for that.
+                c.settings.kv_type = lower(*kv);
+                c.settings.flash_attn = "on";
+                desc = "pre-fill attack: a cheap " + c.quantize + " requantisation with a " +
+                       c.settings.kv_type + " KV cache generates, the claim is the reference";
+            }
+        }
     } else if (k == "kv_cache") {
         c.settings.kv_type = lower(r.required(r.str(t, where, "type"), where + "type"));
         // llama.cpp cannot build a quantised V cache without flash attention.

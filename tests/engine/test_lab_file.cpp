@@ -60,13 +60,18 @@ text = "Be brief."
 name = "pre"
 kind = "prefill"
 cheap = "Q3_K_S"
+[[configs]]
+name = "pre_kv"
+kind = "prefill"
+cheap = "Q2_K"
+kv_type = "Q4_0"
 )");
     const LabSpec s = lab_spec_read(path);
     EXPECT_EQ(s.name, "difr-lab-kinds");  // the file's stem when no name is given
     EXPECT_EQ(s.n_prompts, 100);
     EXPECT_EQ(s.max_tokens, 200);
     EXPECT_EQ(s.prompts, (std::filesystem::temp_directory_path() / "p.jsonl").lexically_normal().string());
-    ASSERT_EQ(s.configs.size(), 7u);
+    ASSERT_EQ(s.configs.size(), 8u);
     const LabConfig &ref = s.configs[0], &fa = s.configs[1], &kv = s.configs[2], &hot = s.configs[3],
                     &bug = s.configs[4], &sys = s.configs[5], &pre = s.configs[6];
     EXPECT_EQ(ref.role, LabRole::honest);
@@ -85,6 +90,11 @@ cheap = "Q3_K_S"
     EXPECT_TRUE(bug.greedy_pass);  // a bug changes greedy output too
     EXPECT_EQ(sys.system_prompt, "Be brief.");
     EXPECT_EQ(pre.quantize, "Q3_K_S");
+    EXPECT_EQ(pre.settings.to_json(), s.settings.to_json());  // the reference's engine, cheaper weights
+    const LabConfig &pre_kv = s.configs[7];
+    EXPECT_EQ(pre_kv.quantize, "Q2_K");
+    EXPECT_EQ(pre_kv.settings.kv_type, "q4_0");
+    EXPECT_EQ(pre_kv.settings.flash_attn, "on");
     EXPECT_EQ(lab_claimed(s, "t1").top_k, 50);
     EXPECT_EQ(lab_claimed(s, "t0").temperature, 0.0f);
 }
@@ -106,7 +116,7 @@ TEST(LabFile, ErrorsNameTheFileAndTheKey) {
 }
 
 TEST(LabFile, ShippedLabsParse) {
-    for (const char *name : {"default", "ci"}) {
+    for (const char *name : {"default", "gemma", "ci"}) {
         const LabSpec s = lab_spec_read(std::string(DIFR_SOURCE_DIR) + "/data/lab/" + name + ".toml");
         EXPECT_FALSE(s.configs.empty()) << name;
         EXPECT_EQ(s.configs[0].name, "reference") << name;
