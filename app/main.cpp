@@ -29,6 +29,9 @@ void add_engine_options(CLI::App &cmd, EngineOptions &o) {
     cmd.add_option("--flash-attn", o.settings.flash_attn, "flash attention: on, off, auto")
         ->capture_default_str();
     cmd.add_flag("!--no-repack", o.settings.repack, "disable llama.cpp's CPU weight repacking");
+    cmd.add_option("--kernels", o.settings.kernels,
+                   "Q4_1/Q8_0 matrix products: difr (ggml's exact results, faster) or ggml")
+        ->capture_default_str();
     cmd.add_option("--gpu-layers", o.settings.n_gpu_layers, "layers to offload to a GPU backend")
         ->capture_default_str();
 }

@@ -22,7 +22,10 @@ struct EngineSettings {
     std::string kv_type = "f16";     // KV cache type for K and V: f32, f16, bf16, q8_0, q4_0, ...
     std::string flash_attn = "off";  // on, off, auto (on the CPU, on makes logits depend on the batch)
     bool repack = true;              // llama.cpp's weight repacking (extra buffer types) on the CPU
-    int32_t n_gpu_layers = 0;        // layers offloaded when built with a GPU backend
+    // Who computes the products of Q4_1 and Q8_0 weights on the CPU: "difr" (its own kernels, the very bits
+    // of ggml's, several tokens at a time: docs/engine.md, "Throughput") or "ggml". Logits are identical.
+    std::string kernels = "difr";
+    int32_t n_gpu_layers = 0;  // layers offloaded when built with a GPU backend
 
     int32_t threads() const;
     std::string to_json() const;  // {"n_threads":2,"n_batch":512,...}

@@ -1,9 +1,11 @@
 #include <llama.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "difr/error.h"
 #include "engine_internal.h"
+#include "quant_gemm.h"
 
 namespace difr {
 
@@ -27,6 +29,12 @@ llama_flash_attn_type engine_flash_attn(const std::string &name) {
     throw InputError("flash attention must be on, off or auto, got '" + name + "'");
 }
 
+bool engine_kernels_difr(const std::string &name) {
+    if (name == "difr") return true;
+    if (name == "ggml") return false;
+    throw InputError("kernels must be difr or ggml, got '" + name + "'");
+}
+
 llama_context *engine_context_make(const Model &model, const EngineSettings &s, int32_t n_ctx,
                                    int32_t n_seq_max) {
     llama_context_params cp = llama_context_default_params();
@@ -44,6 +52,16 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
     // same order whatever it is batched with (a unified cache interleaves sequences and changes that order).
     cp.kv_unified = false;
     cp.no_perf = true;
+    // difr's kernels for the products they cover (graph_rewrite.cpp). They must give ggml's very bits: if
+    // this machine's check says otherwise, stop rather than compute other logits.
+    if (engine_kernels_difr(s.kernels) && s.n_gpu_layers == 0 && quant_gemm_supports(GGML_TYPE_Q4_1)) {
+        if (!quant_gemm_self_check())
+            throw std::runtime_error(
+                "difr's matrix kernels do not reproduce ggml's results on this machine; run with --kernels "
+                "ggml "
+                "and report it (docs/engine.md, \"Throughput\")");
+        cp.cb_eval = engine_graph_rewrite;
+    }
     llama_context *ctx = llama_init_from_model(model.raw(), cp);
     if (!ctx)
         throw InputError("llama.cpp could not create a context for '" + model.path() + "' with " +

@@ -22,6 +22,7 @@ std::unique_ptr<ChatTemplates> chat_templates_init(const llama_model *model);
 
 ggml_type engine_kv_type(const std::string &name);                 // throws InputError for an unknown type
 llama_flash_attn_type engine_flash_attn(const std::string &name);  // on, off, auto
+bool engine_kernels_difr(const std::string &name);                 // difr: true, ggml: false
 
 // Appends one token of one sequence to a batch made by llama_batch_init(n, 0, 1).
 inline void engine_batch_add(llama_batch &batch, int32_t token, int32_t pos, int32_t seq, bool logits) {
@@ -32,6 +33,9 @@ inline void engine_batch_add(llama_batch &batch, int32_t token, int32_t pos, int
     batch.seq_id[b][0] = seq;
     batch.logits[b] = logits;
 }
+
+// The evaluation callback that routes the matrix products difr's kernels cover to them (graph_rewrite.cpp).
+bool engine_graph_rewrite(ggml_tensor *t, bool ask, void *user_data);
 
 // A context for scoring or generation, configured from the settings.
 llama_context *engine_context_make(const Model &model, const EngineSettings &settings, int32_t n_ctx,

@@ -23,10 +23,16 @@ int32_t EngineSettings::threads() const {
 }
 
 std::string EngineSettings::to_json() const {
-    nlohmann::ordered_json j = {
-        {"n_threads", threads()}, {"n_batch", n_batch},           {"n_seq_max", n_seq_max},
-        {"n_ctx", n_ctx},         {"kv_type", kv_type},           {"flash_attn", flash_attn},
-        {"repack", repack},       {"n_gpu_layers", n_gpu_layers}, {"backend", engine_backend_name()}};
+    nlohmann::ordered_json j = {{"n_threads", threads()},
+                                {"n_batch", n_batch},
+                                {"n_seq_max", n_seq_max},
+                                {"n_ctx", n_ctx},
+                                {"kv_type", kv_type},
+                                {"flash_attn", flash_attn},
+                                {"repack", repack},
+                                {"kernels", kernels},
+                                {"n_gpu_layers", n_gpu_layers},
+                                {"backend", engine_backend_name()}};
     return j.dump();
 }
 

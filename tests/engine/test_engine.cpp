@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/engine/quant_gemm.h"
 #include "difr/error.h"
 #include "difr/generator.h"
 #include "difr/model.h"
@@ -465,6 +467,64 @@ TEST_F(EngineTest, GenerationInputErrors) {
     } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("prompt 1"), std::string::npos) << e.what();
     }
+}
+
+// --- 5b. difr's matrix kernels
+// ------------------------------------------------------------------------------
+
+// difr's kernels compute the products of Q4_1 and Q8_0 weights inside llama.cpp's graph (graph_rewrite.cpp).
+// They must leave every logit as ggml's kernels compute it, and keep scoring batch-invariant.
+TEST_F(EngineTest, DifrKernelsGiveGgmlsLogitsBitForBit) {
+    if (!quant_gemm_supports(GGML_TYPE_Q4_1))
+        GTEST_SKIP() << "this build has no difr kernels (not x86-64-v3)";
+    const std::vector<TokenSequence> seqs = sequences_make(model_->n_vocab(), 3);
+    for (const char *type : {"Q4_1", "Q8_0"}) {
+        const std::string path = dir_ + "/tiny-kernels-" + type + ".gguf";
+        quantize_model(model_path_, path, type, 1);
+        const std::unique_ptr<Model> m = Model::load(path, settings_make(4, 32));
+        EngineSettings difr_s = settings_make(4, 32), ggml_s = difr_s;
+        ggml_s.kernels = "ggml";
+        Scorer with_difr(*m, difr_s), with_ggml(*m, ggml_s);
+        const int64_t before = quant_gemm_nodes_computed();
+        const Rows a = rows_collect(with_difr, seqs);
+        const int64_t difr_nodes = quant_gemm_nodes_computed() - before;
+        const Rows b = rows_collect(with_ggml, seqs);
+        // Every layer's projections and the output layer (7 products per layer, 2 layers, 1 output) per
+        // decode.
+        EXPECT_GE(difr_nodes, 15) << type;
+        EXPECT_EQ(quant_gemm_nodes_computed() - before, difr_nodes) << type << ": --kernels ggml used difr's";
+        int64_t logits = 0, differing = 0;
+        for (size_t i = 0; i < seqs.size(); ++i) {
+            ASSERT_EQ(a[i].size(), b[i].size());
+            for (size_t j = 0; j < a[i].size(); ++j) {
+                logits += (int64_t)a[i][j].size();
+                differing += std::memcmp(a[i][j].data(), b[i][j].data(), a[i][j].size() * sizeof(float)) != 0;
+            }
+        }
+        std::printf("[ measured ] %s: %lld product nodes by difr's kernels; %lld logits, %lld rows differ\n",
+                    type, (long long)difr_nodes, (long long)logits, (long long)differing);
+        EXPECT_EQ(differing, 0) << type;
+        EXPECT_EQ(logits, 119 * m->n_vocab()) << type;  // every output position of kShapes
+    }
+}
+
+TEST_F(EngineTest, DifrKernelsKeepScoringBatchInvariant) {
+    if (!quant_gemm_supports(GGML_TYPE_Q4_1))
+        GTEST_SKIP() << "this build has no difr kernels (not x86-64-v3)";
+    const std::string path = dir_ + "/tiny-invariant-q4_1.gguf";
+    quantize_model(model_path_, path, "Q4_1", 1);
+    const std::unique_ptr<Model> m = Model::load(path, settings_make(4, 32));
+    const std::vector<TokenSequence> seqs = sequences_make(m->n_vocab(), 4);
+    const BatchComparison c = batch_compare(*m, settings_make(4, 32), seqs, kExactPathTolerance);
+    EXPECT_EQ(c.argmax_changes, 0);
+}
+
+TEST_F(EngineTest, UnknownKernelsAreAnInputError) {
+    EngineSettings s = settings_make(4, 32);
+    s.kernels = "fast";
+    Scorer scorer(*model_, s);
+    const std::vector<TokenSequence> seqs = sequences_make(model_->n_vocab(), 5);
+    EXPECT_THROW(rows_collect(scorer, seqs), InputError);
 }
 
 // --- 6. requantisation -------------------------------------------------------------------------------------
