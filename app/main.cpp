@@ -28,7 +28,9 @@ void add_engine_options(CLI::App &cmd, EngineOptions &o) {
         ->capture_default_str();
     cmd.add_option("--flash-attn", o.settings.flash_attn, "flash attention: on, off, auto")
         ->capture_default_str();
-    cmd.add_flag("!--no-repack", o.settings.repack, "disable llama.cpp's CPU weight repacking");
+    cmd.add_flag(
+        "--repack,!--no-repack", o.settings.repack,
+        "llama.cpp's CPU weight repacking (faster for Q4_0/Q4_K weights, not batch-invariant; default off)");
     cmd.add_option("--kernels", o.settings.kernels,
                    "Q4_1/Q8_0 matrix products: difr (ggml's exact results, faster) or ggml")
         ->capture_default_str();

@@ -21,7 +21,10 @@ struct EngineSettings {
     int32_t n_ctx = 0;               // 0: sized from the inputs
     std::string kv_type = "f16";     // KV cache type for K and V: f32, f16, bf16, q8_0, q4_0, ...
     std::string flash_attn = "off";  // on, off, auto (on the CPU, on makes logits depend on the batch)
-    bool repack = true;              // llama.cpp's weight repacking (extra buffer types) on the CPU
+    // llama.cpp's weight repacking (extra buffer types) on the CPU. Off: its repacked kernels (Q4_0, Q4_K,
+    // IQ4_NL, MXFP4 weights) compute groups of four tokens with one kernel and the rest with another, so a
+    // row's logits depend on the batch (docs/engine.md, "Batch invariance").
+    bool repack = false;
     // Who computes the products of Q4_1 and Q8_0 weights on the CPU: "difr" (its own kernels, the very bits
     // of ggml's, several tokens at a time: docs/engine.md, "Throughput") or "ggml". Logits are identical.
     std::string kernels = "difr";

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -73,6 +74,10 @@ void engine_init() {
         if (!missing.empty())
             throw std::runtime_error("this build's kernels need " + build_isa() + ", and this CPU lacks " +
                                      missing.front() + " (docs/engine.md, \"Build policy\")");
+        // ggml's tiled K-quant product (Q2_K..Q6_K, IQ* weights) takes over from 8 tokens up, and its sums
+        // differ from its vec_dot's: a row's logits would depend on how many tokens share its product. ggml
+        // reads the switch once, at its first product (docs/engine.md, "Batch invariance").
+        setenv("GGML_CPU_TILED_MM", "0", 1);
         llama_log_set(log_quiet, nullptr);
         llama_backend_init();
     });

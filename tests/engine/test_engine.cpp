@@ -527,6 +527,49 @@ TEST_F(EngineTest, UnknownKernelsAreAnInputError) {
     EXPECT_THROW(rows_collect(scorer, seqs), InputError);
 }
 
+// K-quant weights (Gemma-3-270M's Q4_K_M). ggml's repacked Q4_K kernels compute groups of four tokens with a
+// gemm and the rest with a gemv, and its tiled K-quant product takes over from 8 tokens; both sum differently
+// from the one-token path. difr's defaults (repacking off, the tiled product switched off) keep every logit
+// the same whatever the batch; repacking on does not.
+float max_abs_diff(const Rows &a, const Rows &b) {
+    float d = 0.0f;
+    for (size_t i = 0; i < a.size(); ++i)
+        for (size_t j = 0; j < a[i].size(); ++j)
+            for (size_t v = 0; v < a[i][j].size(); ++v) d = std::max(d, std::fabs(a[i][j][v] - b[i][j][v]));
+    return d;
+}
+
+TEST_F(EngineTest, KQuantScoringIsBatchInvariantWithRepackingOff) {
+    test::TinyModelSpec spec;  // rows of 256: what K-quants need
+    spec.n_embd = 256;
+    spec.n_ff = 512;
+    spec.out_std = 0.15f;
+    const std::string f32_path = dir_ + "/tiny-256.gguf", kq_path = dir_ + "/tiny-256-q4_k_m.gguf";
+    test::tiny_model_write(f32_path, spec);
+    quantize_model(f32_path, kq_path, "Q4_K_M", 1);
+    const std::vector<TokenSequence> seqs = sequences_make(spec.n_vocab, 6);
+    for (bool repack : {false, true}) {
+        EngineSettings s = settings_make(4, 32);
+        s.repack = repack;
+        const std::unique_ptr<Model> m = Model::load(kq_path, s);
+        const std::vector<std::string> &buffers = m->weight_buffers();
+        const bool repacked = std::find(buffers.begin(), buffers.end(), "CPU_REPACK") != buffers.end();
+        EXPECT_EQ(repacked, repack);
+        Scorer batched(*m, s);
+        EngineSettings one = s;  // token by token: every product has one row
+        one.n_batch = 1;
+        one.n_seq_max = 1;
+        Scorer single(*m, one);
+        const float d = max_abs_diff(rows_collect(batched, seqs), rows_collect(single, seqs));
+        std::printf("[ measured ] Q4_K_M, repacking %s: batched vs token by token max |diff| %.3g\n",
+                    repack ? "on" : "off", d);
+        if (repack)
+            EXPECT_GT(d, 0.0f) << "repacked Q4_K was expected to depend on the batch (the test's teeth)";
+        else
+            EXPECT_EQ(d, 0.0f);
+    }
+}
+
 // --- 6. requantisation -------------------------------------------------------------------------------------
 
 TEST_F(EngineTest, Q8RequantisationKeepsMostArgmaxes) {
