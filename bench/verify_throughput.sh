@@ -2,7 +2,8 @@
 # difr verify throughput against llama.cpp's own prefill speed (llama-bench, same model, threads and batch),
 # measured in the same run, and difr's peak memory for 1x and 4x the sequences.
 #   bench/verify_throughput.sh            # defaults: all cores, batch 512, 24 prompts x 200 tokens, 3 repeats
-# Environment: THREADS, BATCH, REPEATS, MAX_TOKENS.
+# Environment: THREADS, BATCH, REPEATS, MAX_TOKENS, CPU_TIME (1, the default: also the same comparison on one
+# thread in CPU seconds, which a shared machine's load does not disturb, and difr verify with ggml's kernels).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 
@@ -62,9 +63,32 @@ run_verify "$WORK/seqs-x4.json" "$WORK/out-mem4" "${T1_ARGS[@]}" >/dev/null
 rss4=$(cat "$WORK/rss")
 n1=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$seqs")
 
-python3 - "$anchor" "$anchor_fa" "${RATE[t0]}" "${RATE[t1]}" "$rss1" "$rss4" "$n1" "$THREADS" "$BATCH" <<'PY'
+# One thread, CPU seconds (user + sys): what each program computes per token, whatever else the machine runs.
+# llama-bench's share of one pp512 run is the difference between 1 + REPEATS and 1 runs (each invocation also
+# loads the model and runs a warm-up); difr's is the whole verify run, model load included.
+cpu_seconds() {  # cpu_seconds COMMAND... -> user + sys seconds
+    /usr/bin/time -f '%U %S' -o "$WORK/cpu" "$@" >/dev/null 2>&1
+    python3 -c 'import sys; u,s=open(sys.argv[1]).read().split(); print(float(u)+float(s))' "$WORK/cpu"
+}
+cpu_args=()
+if [ "${CPU_TIME:-1}" = 1 ]; then
+    log "1 thread, CPU time: llama-bench pp512 (flash attention off, on), difr verify T=1 (difr's and ggml's kernels)"
+    for fa in 0 1; do
+        one=$(cpu_seconds "$LLAMA_BENCH" -m "$MODEL" -t 1 -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -fa "$fa" -r 1)
+        more=$(cpu_seconds "$LLAMA_BENCH" -m "$MODEL" -t 1 -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -fa "$fa" -r $(( 1 + REPEATS )))
+        cpu_args+=("$(python3 -c 'import sys; a,b,r=map(float,sys.argv[1:]); print(512*r/(b-a))' "$one" "$more" "$REPEATS")")
+    done
+    tokens() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["tokens_evaluated"])' "$1"; }
+    for kernels in difr ggml; do
+        c=$(cpu_seconds "$DIFR" verify -i "$seqs" -o "$WORK/out-cpu" -t 1 -b "$BATCH" --kernels "$kernels" "${T1_ARGS[@]}")
+        cpu_args+=("$(python3 -c 'import sys; print(float(sys.argv[1])/float(sys.argv[2]))' "$(tokens "$WORK/out-cpu/summary.json")" "$c")")
+    done
+fi
+
+python3 - "$anchor" "$anchor_fa" "${RATE[t0]}" "${RATE[t1]}" "$rss1" "$rss4" "$n1" "$THREADS" "$BATCH" "${cpu_args[@]}" <<'PY'
 import sys
-anchor, anchor_fa, t0, t1, rss1, rss4, n1, threads, batch = sys.argv[1:]
+anchor, anchor_fa, t0, t1, rss1, rss4, n1, threads, batch = sys.argv[1:10]
+cpu = [float(x) for x in sys.argv[10:]]
 anchor, anchor_fa, t0, t1, rss1, rss4 = float(anchor), float(anchor_fa), float(t0), float(t1), int(rss1), int(rss4)
 print(f"difr verify vs llama.cpp prefill (SmolLM2-135M Q4_1, {threads} threads, batch {batch}, medians)")
 print(f"  llama-bench pp512, flash attn off  {anchor:9.1f} tok/s   (anchor: difr's engine settings)")
@@ -73,5 +97,13 @@ print(f"  difr verify T=0                    {t0:9.1f} tok/s   ratio {t0/anchor:
 print(f"  difr verify T=1 top-k 50 top-p .95 {t1:9.1f} tok/s   ratio {t1/anchor:.3f}  (vs fa on {t1/anchor_fa:.3f})")
 print(f"  peak RSS, {int(n1):4d} sequences          {rss1/1024:9.1f} MiB")
 print(f"  peak RSS, {4*int(n1):4d} sequences          {rss4/1024:9.1f} MiB   ratio {rss4/rss1:.3f}")
-print(f"target: ratio >= 0.9 for both modes; memory ratio ~1 (independent of the number of sequences)")
+if cpu:
+    off, on, difr, ggml = cpu
+    print(f"1 thread, CPU time (tokens per CPU second; undisturbed by the machine's other load)")
+    print(f"  llama-bench pp512, flash attn off  {off:9.1f} tok/cpu-s")
+    print(f"  llama-bench pp512, flash attn on   {on:9.1f} tok/cpu-s")
+    print(f"  difr verify T=1                    {difr:9.1f} tok/cpu-s   ratio {difr/off:.3f}  (vs fa on {difr/on:.3f})")
+    print(f"  difr verify T=1, --kernels ggml    {ggml:9.1f} tok/cpu-s   ratio {ggml/off:.3f}  (vs fa on {ggml/on:.3f})")
+print(f"target: ratio >= 0.9 against flash attention on, both modes; memory ratio ~1 (independent of the number "
+      f"of sequences)")
 PY

@@ -35,6 +35,8 @@ struct GenerateStats {
     int64_t prompt_tokens = 0;
     int64_t generated_tokens = 0;
     int32_t decode_calls = 0;
+    int32_t slot_moves =
+        0;  // sequences moved to a lower free slot once no prompt was left (engine_slots_compact)
 };
 
 // Generates one output per prompt. Prompts are decoded together (up to settings.n_seq_max at once) in one

@@ -25,6 +25,7 @@ struct ScoreStats {
     int64_t tokens_evaluated = 0;  // prompt + output tokens fed to the model
     int64_t rows = 0;              // output positions scored
     int32_t decode_calls = 0;
+    int32_t slot_moves = 0;  // sequences moved to a lower free slot once none was left to start
 };
 
 class Scorer {

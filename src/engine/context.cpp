@@ -69,4 +69,19 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
     return ctx;
 }
 
+std::vector<std::pair<int32_t, int32_t>> engine_slots_compact(llama_memory_t mem, std::vector<bool> &busy) {
+    std::vector<std::pair<int32_t, int32_t>> moves;
+    int32_t free = 0, last = (int32_t)busy.size() - 1;
+    for (;;) {
+        while (free < (int32_t)busy.size() && busy[free]) ++free;
+        while (last >= 0 && !busy[last]) --last;
+        if (free >= last) return moves;
+        llama_memory_seq_cp(mem, last, free, -1, -1);
+        llama_memory_seq_rm(mem, last, -1, -1);
+        busy[free] = true;
+        busy[last] = false;
+        moves.emplace_back(last, free);
+    }
+}
+
 }  // namespace difr

@@ -7,6 +7,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "difr/model.h"
 
@@ -36,6 +38,12 @@ inline void engine_batch_add(llama_batch &batch, int32_t token, int32_t pos, int
 
 // The evaluation callback that routes the matrix products difr's kernels cover to them (graph_rewrite.cpp).
 bool engine_graph_rewrite(ggml_tensor *t, bool ask, void *user_data);
+
+// Moves the sequences of the highest busy slots into the free slots below them, so that the busy ones are
+// 0..n-1: llama.cpp's ubatches hold consecutive sequence ids only (one KV stream per sequence). A move copies
+// the whole stream, cells in place (llama_memory_seq_cp), so the moved sequence's attention sums run exactly
+// as before. Returns the moves (from, to) for the caller's own slot state; `busy` is updated.
+std::vector<std::pair<int32_t, int32_t>> engine_slots_compact(llama_memory_t mem, std::vector<bool> &busy);
 
 // A context for scoring or generation, configured from the settings.
 llama_context *engine_context_make(const Model &model, const EngineSettings &settings, int32_t n_ctx,

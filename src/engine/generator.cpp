@@ -166,6 +166,18 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)
                     finish(batch_slot[b]);
             }
+            if (pending.empty()) {
+                // Once no prompt is left to fill a free slot, move the last busy slots into the free ones:
+                // llama.cpp puts only consecutive sequence ids into one ubatch, so gaps would split every
+                // later step into several passes over the weights (engine_slots_compact).
+                std::vector<bool> busy(slots.size());
+                for (size_t k = 0; k < slots.size(); ++k) busy[k] = slots[k].busy;
+                for (const auto &[from, to] : engine_slots_compact(mem, busy)) {
+                    slots[to] = std::move(slots[from]);
+                    slots[from] = GenSlot{};
+                    ++st.slot_moves;
+                }
+            }
         }
     } catch (...) {
         llama_batch_free(batch);

@@ -34,13 +34,12 @@ struct BlockQ8_0 {
 };
 static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ8_1) == 36 && sizeof(BlockQ8_0) == 34);
 
-#ifndef DIFR_TT
-#define DIFR_TT 4
-#define DIFR_TR 2
-#endif
-constexpr int kTileTokens = DIFR_TT;   // activation rows per tile
-constexpr int kTileWeights = DIFR_TR;  // weight rows per tile
-constexpr int64_t kWeightBlock = 16;   // weight rows kept in L1 while every activation tile passes over them
+// A tile: 4 activation rows by 2 weight rows, 8 accumulators. Measured on the development machine (Zen 5,
+// one thread, SmolLM2's shapes, 64 activation rows) in GMAC/s for Q4_1 / Q8_0: 4x2 56 / 55, 3x2 54 / 53,
+// 4x1 56 / 54, 6x1 55 / 55, 2x3 51 / 49; ggml's vec_dot 34 / 40.
+constexpr int kTileTokens = 4;        // activation rows per tile
+constexpr int kTileWeights = 2;       // weight rows per tile
+constexpr int64_t kWeightBlock = 16;  // weight rows kept in L1 while every activation tile passes over them
 
 #if DIFR_QUANT_GEMM
 

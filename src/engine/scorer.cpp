@@ -152,6 +152,16 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
                 slot.busy = false;
                 if (on_done) on_done(slot.seq);
             }
+            if (pending.empty()) {
+                // Keep the busy slots at 0..n-1: llama.cpp's ubatches hold consecutive sequence ids only.
+                std::vector<bool> busy(slots.size());
+                for (size_t k = 0; k < slots.size(); ++k) busy[k] = slots[k].busy;
+                for (const auto &[from, to] : engine_slots_compact(mem, busy)) {
+                    slots[to] = slots[from];
+                    slots[from] = Slot{};
+                    ++stats.slot_moves;
+                }
+            }
         }
     } catch (...) {
         llama_batch_free(batch);

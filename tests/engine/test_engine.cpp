@@ -173,6 +173,7 @@ BatchComparison batch_compare(const Model &model, EngineSettings settings,
     ScoreStats st;
     const Rows together = rows_collect(batched, seqs, &st);
     EXPECT_GT(st.decode_calls, 1);
+    EXPECT_GT(st.slot_moves, 0) << "the shapes were meant to leave gaps among the slots at the end";
     settings.n_seq_max = 1;
     Scorer single(model, settings);
     Rows alone(seqs.size());
@@ -419,6 +420,26 @@ TEST_F(EngineTest, GreedyGenerationTogetherEqualsAlone) {
     }
     EXPECT_EQ(st.generated_tokens, generated);
     EXPECT_GT(distinct.size(), 5u) << "greedy outputs should not be one repeated token";
+}
+
+// Once no prompt is left, sequences that end free slots below busy ones; the busy ones move down (their KV
+// streams copied, cells in place) and must still give the very tokens they give alone.
+TEST_F(EngineTest, SequencesMovedToLowerSlotsGenerateAsAlone) {
+    std::mt19937 rng(11);
+    std::vector<std::vector<int32_t>> prompts;
+    for (int32_t p : {60, 2, 90, 30, 1, 45})
+        prompts.push_back(sequence_make(rng, model_->n_vocab(), p, 0).prompt_token_ids);
+    for (float t : {0.0f, 1.0f}) {
+        const GenerateOptions o = options_make(t, 3);
+        GenerateStats st;
+        const std::vector<TokenSequence> together = generate(*model_, settings_make(4, 16), prompts, o, &st);
+        EXPECT_GT(st.slot_moves, 0) << "T=" << t << ": the prompts were meant to leave gaps";
+        for (size_t i = 0; i < prompts.size(); ++i) {
+            const std::vector<TokenSequence> alone = generate(*model_, settings_make(1, 16), {prompts[i]}, o);
+            EXPECT_EQ(together[i].output_token_ids, alone[0].output_token_ids)
+                << "T=" << t << ", prompt " << i;
+        }
+    }
 }
 
 TEST_F(EngineTest, SeededSamplingIsReproducible) {
