@@ -59,5 +59,6 @@ void register_registry(CLI::App &app);
 void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
 void register_audit_report(CLI::App &app);
+void register_validate(CLI::App &app);
 
 }  // namespace difr::app

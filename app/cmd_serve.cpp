@@ -37,20 +37,25 @@ void register_serve(CLI::App &app) {
         auto model = Model::load(path, o->engine.settings);
         const std::string name = o->name.empty() ? std::filesystem::path(path).stem().string() : o->name;
         ReferenceService service(*model, o->engine.settings, name, o->max_top_logprobs);
-        serve_http(service, o->serve, [&](int port) {
-            std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
-                        model->description().c_str(), service.context_limit(), o->serve.host.c_str(), port);
-            std::fflush(stdout);
-            if (o->ready_file.empty()) return;
-            // Written whole then renamed, so a script polling for the file never reads half a number.
-            const std::string tmp = o->ready_file + ".tmp";
-            {
-                std::ofstream f(tmp);
-                f << port << "\n";
-                if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
-            }
-            std::filesystem::rename(tmp, o->ready_file);
-        });
+        ProverService prover(*model, o->engine.settings, name, o->max_top_logprobs);
+        serve_http(
+            service, o->serve,
+            [&](int port) {
+                std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
+                            model->description().c_str(), service.context_limit(), o->serve.host.c_str(),
+                            port);
+                std::fflush(stdout);
+                if (o->ready_file.empty()) return;
+                // Written whole then renamed, so a script polling for the file never reads half a number.
+                const std::string tmp = o->ready_file + ".tmp";
+                {
+                    std::ofstream f(tmp);
+                    f << port << "\n";
+                    if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
+                }
+                std::filesystem::rename(tmp, o->ready_file);
+            },
+            &prover);
         std::fprintf(stderr, "difr serve: stopped\n");
     });
 }
