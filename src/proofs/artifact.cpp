@@ -44,7 +44,7 @@ std::string nonfinite_mark(const std::string &text) {
         for (const char *word : {"-Infinity", "Infinity", "NaN"}) {
             const size_t n = std::strlen(word);
             if (text.compare(i, n, word) == 0) {
-                out += std::string("\"") + kNonFinite + word + "\"";
+                out += std::string("\"\\u0001nonfinite:") + word + "\"";  // kNonFinite, JSON-escaped
                 i += n - 1;
                 goto next;
             }

@@ -291,7 +291,11 @@ ojson response_json(const ProverRequest &r, const ProverResult &res, bool chat, 
         for (const ArtifactPosition &p : s.positions) {
             ojson e = top_entry(pieces, p.id, p.logprob, r.ids_as_tokens);
             ojson top = ojson::array();
-            const size_t shown = r.enforced ? p.top.size() : std::min(p.top.size(), (size_t)r.top_logprobs);
+            // A seed proof's draw is replayed from the whole top-k it drew from (k widened to top_k), so all
+            // of it is returned; otherwise top_logprobs entries, as asked.
+            const size_t shown = r.enforced || res.artifact.proof != SeedProofKind::none
+                                     ? p.top.size()
+                                     : std::min(p.top.size(), (size_t)r.top_logprobs);
             for (size_t q = 0; q < shown; ++q)
                 top.push_back(top_entry(pieces, p.top[q].id, p.top[q].logprob, r.ids_as_tokens));
             e["top_logprobs"] = top;

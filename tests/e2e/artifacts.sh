@@ -46,7 +46,8 @@ if len(content) == 0 or len(content) > 24: fail(f"prover: {len(content)} positio
 if resp["difr"]["seed_proof"] != "weighted" or resp["difr"]["k"] != 20: fail(f"prover: {resp['difr']}")
 for e in content:
     if e["token"] != str(e["token_id"]): fail(f"return_token_ids: token {e['token']!r} is not its id")
-    if len(e["top_logprobs"]) != 5: fail("prover: top_logprobs is not 5 long")
+    # The weighted proof widens k to top_k and returns the whole list its draw is replayed from.
+    if len(e["top_logprobs"]) != 20: fail(f"prover: {len(e['top_logprobs'])} top_logprobs, expected k = top_k = 20")
 json.dump({"request": request, "response": resp}, open(f"{work}/prover.json", "w"))
 print(f"ok: prover returned {len(content)} positions, text {resp['choices'][0]['message']['content']!r}")
 
@@ -150,12 +151,13 @@ expect_error 2 "bad.json: malformed JSON" -- "$DIFR" validate --artifact "$WORK/
 mk 'import json,sys; d=json.load(open(sys.argv[1])); del d["response"]["choices"][0]["logprobs"]; json.dump(d,open(sys.argv[2],"w"))'
 expect_error 2 "bad.json: sequence 0, position 0: choices\[0\].logprobs is missing" -- "$DIFR" validate --artifact "$WORK/bad.json" --against "$WORK/validator.json"
 mk 'import json,sys; d=json.load(open(sys.argv[1])); d["response"]["choices"][0]["logprobs"]["content"][2]["top_logprobs"].pop(); json.dump(d,open(sys.argv[2],"w"))'
-expect_error 2 "bad.json: sequence 0, position 2: 4 top logprobs where earlier positions have 5" -- "$DIFR" validate --artifact "$WORK/bad.json" --against "$WORK/validator.json"
+expect_error 2 "bad.json: sequence 0, position 2: 19 top logprobs where earlier positions have 20" -- "$DIFR" validate --artifact "$WORK/bad.json" --against "$WORK/validator.json"
 mk 'import sys; s=open(sys.argv[1]).read(); i=s.index("\"logprob\": ", s.index("\"content\"")); open(sys.argv[2],"w").write(s[:i]+"\"logprob\": NaN"+s[s.index(",", i):])'
 expect_error 2 "bad.json: sequence 0, position 0: logprob is NaN" -- "$DIFR" validate --artifact "$WORK/bad.json" --against "$WORK/validator.json"
 mk 'import json,sys; d=json.load(open(sys.argv[1])); e=d["response"]["choices"][0]["logprobs"]["content"][1]; e["token_id"]=49999; e["token"]="49999"; json.dump(d,open(sys.argv[2],"w"))'
 expect_error 2 "bad.json: sequence 0, position 1: token id 49999 is outside the model's vocabulary" -- "$DIFR" validate --artifact "$WORK/bad.json"
-expect_error 2 "bad.json|prover.json: sequence 0, position [0-9]+: .*exceed the model's context of 30 tokens" -- "$DIFR" validate --artifact "$WORK/prover.json" --ctx 30
+PLEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["response"]["usage"]["prompt_tokens"])' "$WORK/prover.json")
+expect_error 2 "prover.json: sequence 0, position 4: .*exceed the model's context of $((PLEN + 4)) tokens" -- "$DIFR" validate --artifact "$WORK/prover.json" --ctx $((PLEN + 4))
 mk 'import json,sys; d=json.load(open(sys.argv[1])); d["request"]["seed"]="0x2a"; json.dump(d,open(sys.argv[2],"w"))'
 expect_error 2 "bad.json: sequence 0: request.seed must be an integer" -- "$DIFR" validate --artifact "$WORK/bad.json" --against "$WORK/validator.json"
 python3 -c '
