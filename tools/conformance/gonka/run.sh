@@ -20,7 +20,8 @@ GONKA_COMMIT=312044d28c7170d7f08bf88e41427396f3b95817  # main, 2025-08-24 "MLNod
 VLLM_COMMIT=4ce45cf5e91129b4a0430f33a1826a5248257de1   # tg/detemrinistic_sampling_dump, 2026-04-14
 out="$root/tests/data/conformance"
 
-command -v go >/dev/null || { echo "run.sh: needs Go (apt-get install golang-go)" >&2; exit 1; }
+# Debian's Go toolchain, for this on-demand harness only (not a dependency of the build or the tests).
+command -v go >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go; }
 [ -d "$GONKA_GIT" ] || git clone --mirror https://github.com/gonka-ai/gonka "$GONKA_GIT"
 [ -d "$VLLM_GIT" ] || git clone --mirror https://github.com/gonka-ai/vllm "$VLLM_GIT"
 
