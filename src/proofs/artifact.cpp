@@ -3,6 +3,8 @@
 #include "difr/artifact.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <unordered_map>
@@ -40,6 +42,17 @@ std::string nonfinite_mark(const std::string &text) {
             in_string = true;
             out += c;
             continue;
+        }
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            // A number too large for a double (1e999) would stop the parser without a position: mark it too.
+            size_t j = i + 1;
+            while (j < text.size() && std::strchr("0123456789.eE+-", text[j])) ++j;
+            const std::string num = text.substr(i, j - i);
+            if (num != "-" && !std::isfinite(std::strtod(num.c_str(), nullptr))) {
+                out += "\"\\u0001nonfinite:" + num + "\"";
+                i = j - 1;
+                continue;
+            }
         }
         for (const char *word : {"-Infinity", "Infinity", "NaN"}) {
             const size_t n = std::strlen(word);
