@@ -212,17 +212,21 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
     auto py = [&](double y) { return f.bottom - (y - ylo) / (yhi - ylo) * f.height(); };
     std::string s = svg_open(o) + y_axis(f, yt, ylo, yhi, o);
     for (const SvgBand &b : bands) {
-        std::string upper, lower;
+        std::vector<std::string> upper, lower;  // the polygon: upper edge left to right, lower edge back
         for (const auto &p : b.points) {
             if (std::isnan(p[1]) || std::isnan(p[2])) continue;
             // Clamped to the axis range: a band may reach past a fixed y_min/y_max.
             auto clamp = [&](double y) { return std::min(std::max(y, ylo), yhi); };
-            upper += (upper.empty() ? "" : " ") + num(px(p[0])) + "," + num(py(clamp(p[2])));
-            lower = num(px(p[0])) + "," + num(py(clamp(p[1]))) + (lower.empty() ? "" : " ") + lower;
+            upper.push_back(num(px(p[0])) + "," + num(py(clamp(p[2]))));
+            lower.push_back(num(px(p[0])) + "," + num(py(clamp(p[1]))));
         }
-        if (!upper.empty())
-            s += "<polygon class=\"band\" points=\"" + upper + " " + lower + "\" fill=\"" +
-                 xml_escape(b.color) + "\" fill-opacity=\"0.5\" stroke=\"none\"/>\n";
+        if (upper.empty()) continue;
+        std::string points;
+        for (const std::string &pt : upper) points += pt + " ";
+        for (auto it = lower.rbegin(); it != lower.rend(); ++it) points += *it + " ";
+        points.pop_back();
+        s += "<polygon class=\"band\" points=\"" + points + "\" fill=\"" + xml_escape(b.color) +
+             "\" fill-opacity=\"0.5\" stroke=\"none\"/>\n";
     }
     for (double t : xt)
         s += "<text class=\"xtick\" x=\"" + num(px(t)) + "\" y=\"" + num(f.bottom + 14) +
@@ -245,7 +249,8 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
                 flush();
                 continue;
             }
-            pts += (pts.empty() ? "" : " ") + num(px(x)) + "," + num(py(y));
+            if (!pts.empty()) pts += ' ';
+            pts += num(px(x)) + "," + num(py(y));
             s += "<circle class=\"point\" cx=\"" + num(px(x)) + "\" cy=\"" + num(py(y)) +
                  "\" r=\"2.5\" fill=\"" + xml_escape(se.color) + "\"/>\n";
         }
