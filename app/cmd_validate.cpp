@@ -2,12 +2,14 @@
 // similarity, joint probability, the seed proof, Token-DiFR on the same tokens) or, with --against, against
 // a second artifact offline as Gonka's validator compares the executor's response with its own.
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "app.h"
 #include "difr/artifact_validate.h"
 #include "difr/error.h"
 #include "difr/provenance.h"
+#include "difr/reference.h"
 #include "difr/results.h"
 
 namespace difr::app {
@@ -15,7 +17,9 @@ namespace difr::app {
 void register_validate(CLI::App &app) {
     struct Opts {
         EngineOptions engine;
-        std::string artifact, against, out, preset = "mainnet", noise = "vllm";
+        std::string artifact, against, out, preset = "mainnet", noise = "vllm", reference = "local";
+        RemoteReferenceOptions remote;
+        HttpOptions http;
         double gonka_threshold = -1, joint_threshold = NAN, difr_threshold = NAN;
         bool no_difr = false;
     };
@@ -41,6 +45,13 @@ void register_validate(CLI::App &app) {
     cmd->add_option("--noise", o->noise, "Token-DiFR's noise profile (by name)")->capture_default_str();
     cmd->add_flag("--no-token-difr", o->no_difr, "skip Token-DiFR (one scoring pass instead of two)");
     cmd->add_option("-o,--out", o->out, "also write the report here (written whole once complete)");
+    cmd->add_option("--reference", o->reference,
+                    "local (the engine), or a remote prompt-logprob reference: fireworks=URL or vllm=URL (its "
+                    "own top-k per position; -m is loaded for its vocabulary only)")
+        ->capture_default_str();
+    add_remote_reference_options(*cmd, o->remote,
+                                 "model name at the remote reference (default: the GGUF file name without .gguf)");
+    add_http_options(*cmd, o->http);
     cmd->callback([o] {
         ValidateOptions vo;
         for (const GonkaPreset &p : gonka_presets())
@@ -72,7 +83,13 @@ void register_validate(CLI::App &app) {
                 checks.push_back(artifact_checks(a, i, nullptr, a.sequences[i].positions.size()));
             report = artifact_report_json(a, checks, vo, "", &b);
         } else {
-            auto model = Model::load(model_resolve(o->engine.model), o->engine.settings);
+            const std::string model_path = model_resolve(o->engine.model);
+            const ReferenceSpec ref = reference_spec_parse(
+                o->reference,
+                o->remote.model.empty() ? std::filesystem::path(model_path).stem().string() : o->remote.model,
+                o->remote.key_env, o->remote.topk);
+            const bool remote = ref.kind == ReferenceSpec::Kind::remote;
+            auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
             const int32_t n_ctx =
                 o->engine.settings.n_ctx > 0 ? o->engine.settings.n_ctx : model->n_ctx_train();
             std::vector<std::vector<int32_t>> prompts;
@@ -82,13 +99,16 @@ void register_validate(CLI::App &app) {
                 if (a.sequences[i].prompt_token_ids.empty()) a.sequences[i].prompt_token_ids = prompts[i];
             artifact_resolve(a, *model, n_ctx);
             const std::vector<ReferenceRows> rows =
-                artifact_reference_score(*model, o->engine.settings, a, prompts, vo);
+                remote ? artifact_reference_score_remote(ref, *model, a, prompts, vo, o->http)
+                       : artifact_reference_score(*model, o->engine.settings, a, prompts, vo);
             for (size_t i = 0; i < a.sequences.size(); ++i)
                 checks.push_back(artifact_checks(a, i, &rows[i], a.sequences[i].positions.size()));
-            nlohmann::ordered_json ref = nlohmann::ordered_json::parse(
-                difr::provenance_json(*model, o->engine.settings, SamplingParams{}, vo.noise));
-            if (!rows.empty() && !rows[0].difr_note.empty()) ref["token_difr_not_run"] = rows[0].difr_note;
-            report = artifact_report_json(a, checks, vo, ref.dump());
+            nlohmann::ordered_json prov =
+                remote ? nlohmann::ordered_json::parse(ref.to_json())
+                       : nlohmann::ordered_json::parse(
+                             difr::provenance_json(*model, o->engine.settings, SamplingParams{}, vo.noise));
+            if (!rows.empty() && !rows[0].difr_note.empty()) prov["token_difr_not_run"] = rows[0].difr_note;
+            report = artifact_report_json(a, checks, vo, prov.dump());
         }
         if (!o->out.empty()) file_write_atomic(o->out, report);
         std::fputs(report.c_str(), stdout);

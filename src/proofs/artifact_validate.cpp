@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
+#include "difr/remote.h"
+#include <limits>
 #include "difr/scorer.h"
 #include "difr/seed_proof.h"
 #include "difr/verify.h"
@@ -108,6 +110,53 @@ std::vector<ReferenceRows> artifact_reference_score(Model &model, const EngineSe
     return out;
 }
 
+std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &ref, const Model &vocab,
+                                                           const Artifact &a,
+                                                           const std::vector<std::vector<int32_t>> &prompts,
+                                                           const ValidateOptions &options, const HttpOptions &http) {
+    const std::string api_key = ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
+    const SamplingParams sp = artifact_sampling(a);
+    const auto profile = noise_profile_from_name(options.noise);
+    std::vector<ReferenceRows> out(a.sequences.size());
+    for (size_t i = 0; i < a.sequences.size(); ++i) {
+        const ArtifactSequence &s = a.sequences[i];
+        // Spell the reference's tokens as the artifact spells its own: ids in decimal, or text pieces.
+        const bool ids = !s.positions.empty() && s.positions[0].token == std::to_string(s.positions[0].id);
+        std::vector<int32_t> tokens = prompts[i], output;
+        for (const ArtifactPosition &p : s.positions) output.push_back(p.id);
+        tokens.insert(tokens.end(), output.begin(), output.end());
+        HttpRequest req;
+        req.url = ref.endpoint.base_url + "/completions";
+        req.body = prompt_logprobs_request_json(ref.wire, ref.endpoint.model, tokens, ref.topk);
+        req.api_key = api_key;
+        const std::string where = "reference POST " + url_redact(req.url) + " (sequence " + std::to_string(i) + ")";
+        const HttpResponse resp = http_send(req, http);
+        const std::vector<TopkRow> rows =
+            prompt_logprobs_parse(ref.wire, resp.body, tokens, prompts[i].size(), output.size(), ref.topk, where);
+        ReferenceRows &r = out[i];
+        r.at_prover_ids = false;
+        for (size_t j = 0; j < rows.size(); ++j) {
+            GonkaPosition v;
+            v.token = s.positions[j].token;
+            v.logprob = std::numeric_limits<double>::quiet_NaN();
+            for (const TopkEntry &e : rows[j]) {
+                v.top.push_back({ids ? std::to_string(e.token_id) : vocab.token_piece(e.token_id), (double)e.logprob});
+                if (e.token_id == output[j]) v.logprob = e.logprob;
+            }
+            r.chosen_logprob.push_back(v.logprob);
+            r.validator.push_back(std::move(v));
+        }
+        if (!options.token_difr) continue;
+        if (!profile || (!sampling_is_greedy(sp) && !a.sampling.seed) || sp.min_p > 0) {
+            r.difr_note = !profile ? "unknown noise profile '" + options.noise + "'"
+                                   : sp.min_p > 0 ? "min_p needs the full row of logits" : "no seed";
+            continue;
+        }
+        r.difr = topk_rows_metrics(rows, output, sp, *profile, (int64_t)prompts[i].size(), vocab.n_vocab());
+    }
+    return out;
+}
+
 SeedCheck seed_check(const Artifact &a, size_t seq, size_t n) {
     SeedCheck c;
     const ArtifactSequence &s = a.sequences[seq];
@@ -190,11 +239,13 @@ SequenceChecks artifact_checks(const Artifact &a, size_t seq, const ReferenceRow
     double sum = 0.0, mae = 0.0;
     for (size_t i = 0; i < n; ++i) {
         sum += ref->chosen_logprob[i];
+        if (!ref->at_prover_ids) continue;
         double d = 0.0;
         for (size_t r = 0; r < s.positions[i].top.size(); ++r)
             d += std::fabs(s.positions[i].top[r].logprob - ref->validator[i].top[r].logprob);
         mae += d / (double)s.positions[i].top.size();
     }
+    if (!ref->at_prover_ids) mae = std::numeric_limits<double>::quiet_NaN();
     c.mean_logprob = n ? sum / (double)n : 0.0;
     c.perplexity = std::exp(-c.mean_logprob);
     c.mae = n ? mae / (double)n : 0.0;
@@ -292,6 +343,10 @@ ojson checks_json(const Artifact &a, size_t i, const SequenceChecks &c, const Va
                                {"matches_ratio", num(c.distance2.matches_ratio)},
                                {"source", "mlnode benchmarks validation/utils.py distance2 (seed document)"}};
         ojson joint = threshold_decision(c.mean_logprob, o.joint_threshold, o.joint_threshold_source, true);
+        if (std::isnan(c.mean_logprob)) {
+            joint["decision"] = "not_run";
+            joint["reason"] = "a token outside the remote reference's top-k has no logprob";
+        }
         joint["statistic"] = "mean log P(t_i | prefix)";
         joint["value"] = num(c.mean_logprob);
         joint["perplexity"] = num(c.perplexity);
@@ -307,7 +362,7 @@ ojson checks_json(const Artifact &a, size_t i, const SequenceChecks &c, const Va
     seed["first_mismatch"] = c.seed.first_mismatch >= 0 ? ojson(c.seed.first_mismatch) : ojson(nullptr);
     seed["reason"] = c.seed.reason;
     seed["threshold"] = "exact: any mismatch fails";
-    if (with_ref)
+    if (with_ref && !std::isnan(c.mae))
         seed["distribution_check"] = {
             {"statistic", "MAE over the prover's top-k (PR #1448 MAEDistance)"},
             {"value", num(c.mae)},

@@ -125,6 +125,20 @@ assert c["token_difr"]["decision"] in ("no_threshold", "pass", "fail"), c["token
 print(f"ok: local reference: gonka 1.0, seed proof honest, MAE 0, mean logprob {c['joint_probability']['value']:.3f}")
 PY
 
+# A remote prompt-logprob reference (difr serve's Fireworks-style echo, top 20): the validator's own top-k,
+# as Gonka's launch code compared; the same engine, so the same lists.
+"$DIFR" validate --artifact "$WORK/prover.json" --reference "fireworks=http://127.0.0.1:$PORT/v1" --reference-topk 20 \
+    >"$WORK/remote.json"
+python3 - "$WORK/remote.json" <<'PY' || fail "remote reference validation"
+import json, sys
+r = json.load(open(sys.argv[1]))
+c = r["sequences"][0]["checks"]
+assert r["reference"]["kind"] == "topk" and r["reference"]["k"] == 20, r["reference"]
+assert c["gonka_similarity"]["value"] == 1.0, c["gonka_similarity"]
+assert c["seed_proof"]["verdict"] == "honest" and "distribution_check" not in c["seed_proof"], c["seed_proof"]
+print(f"ok: remote reference (echo, top 20): gonka 1.0, joint {c['joint_probability']['decision']}, token_difr {c['token_difr']['decision']}")
+PY
+
 # The tampered token: Gonka's similarity still passes (the logprobs are the model's), the seed proof fails
 # at that position.
 "$DIFR" validate --artifact "$WORK/tampered.json" --no-token-difr >"$WORK/tampered_report.json"
