@@ -45,12 +45,13 @@ void register_validate(CLI::App &app) {
     cmd->add_option("--noise", o->noise, "Token-DiFR's noise profile (by name)")->capture_default_str();
     cmd->add_flag("--no-token-difr", o->no_difr, "skip Token-DiFR (one scoring pass instead of two)");
     cmd->add_option("-o,--out", o->out, "also write the report here (written whole once complete)");
-    cmd->add_option("--reference", o->reference,
-                    "local (the engine), or a remote prompt-logprob reference: fireworks=URL or vllm=URL (its "
-                    "own top-k per position; -m is loaded for its vocabulary only)")
+    cmd->add_option(
+           "--reference", o->reference,
+           "local (the engine), or a remote prompt-logprob reference: fireworks=URL or vllm=URL (its "
+           "own top-k per position; -m is loaded for its vocabulary only)")
         ->capture_default_str();
-    add_remote_reference_options(*cmd, o->remote,
-                                 "model name at the remote reference (default: the GGUF file name without .gguf)");
+    add_remote_reference_options(
+        *cmd, o->remote, "model name at the remote reference (default: the GGUF file name without .gguf)");
     add_http_options(*cmd, o->http);
     cmd->callback([o] {
         ValidateOptions vo;
@@ -103,10 +104,10 @@ void register_validate(CLI::App &app) {
                        : artifact_reference_score(*model, o->engine.settings, a, prompts, vo);
             for (size_t i = 0; i < a.sequences.size(); ++i)
                 checks.push_back(artifact_checks(a, i, &rows[i], a.sequences[i].positions.size()));
-            nlohmann::ordered_json prov =
-                remote ? nlohmann::ordered_json::parse(ref.to_json())
-                       : nlohmann::ordered_json::parse(
-                             difr::provenance_json(*model, o->engine.settings, SamplingParams{}, vo.noise));
+            nlohmann::ordered_json prov = remote
+                                              ? nlohmann::ordered_json::parse(ref.to_json())
+                                              : nlohmann::ordered_json::parse(difr::provenance_json(
+                                                    *model, o->engine.settings, SamplingParams{}, vo.noise));
             if (!rows.empty() && !rows[0].difr_note.empty()) prov["token_difr_not_run"] = rows[0].difr_note;
             report = artifact_report_json(a, checks, vo, prov.dump());
         }

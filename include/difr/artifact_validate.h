@@ -39,7 +39,7 @@ struct ReferenceRows {
     std::vector<double> chosen_logprob;  // log P(t_i | prompt, t_<i), raw (T = 1)
     std::vector<TokenMetrics> difr;      // Token-DiFR metrics; empty when not run
     std::string difr_note;               // why Token-DiFR did not run
-    bool at_prover_ids = true;  // false: `validator` lists the reference's own top-k (remote)
+    bool at_prover_ids = true;           // false: `validator` lists the reference's own top-k (remote)
 };
 
 // Scores every sequence of `a` (resolved to ids) with the local engine: one pass for the logprobs, one
@@ -50,16 +50,18 @@ std::vector<ReferenceRows> artifact_reference_score(Model &model, const EngineSe
                                                     const std::vector<std::vector<int32_t>> &prompts,
                                                     const ValidateOptions &options);
 
-// The same rows from a remote prompt-logprob reference (`--reference fireworks=URL|vllm=URL`, difr/reference.h),
-// one request per sequence: the validator's list is the reference's own top-k (what Gonka's launch code
-// compared, before enforced_tokens returned logprobs at the prover's ids), spelled as the artifact spells
-// its tokens; the chosen token's logprob where it is in that top-k (NaN elsewhere, and the joint probability
-// is then not decided); Token-DiFR from the top-k rows as `difr verify --reference` computes it. `vocab` is
-// the claimed model (its vocabulary only). Throws RemoteError naming the endpoint and the sequence.
+// The same rows from a remote prompt-logprob reference (`--reference fireworks=URL|vllm=URL`,
+// difr/reference.h), one request per sequence: the validator's list is the reference's own top-k (what
+// Gonka's launch code compared, before enforced_tokens returned logprobs at the prover's ids), spelled as the
+// artifact spells its tokens; the chosen token's logprob where it is in that top-k (NaN elsewhere, and the
+// joint probability is then not decided); Token-DiFR from the top-k rows as `difr verify --reference`
+// computes it. `vocab` is the claimed model (its vocabulary only). Throws RemoteError naming the endpoint and
+// the sequence.
 std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &ref, const Model &vocab,
                                                            const Artifact &a,
                                                            const std::vector<std::vector<int32_t>> &prompts,
-                                                           const ValidateOptions &options, const HttpOptions &http);
+                                                           const ValidateOptions &options,
+                                                           const HttpOptions &http);
 
 enum class SeedVerdict { honest, fraud, inconclusive };
 const char *seed_verdict_name(SeedVerdict v);

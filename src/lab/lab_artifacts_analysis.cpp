@@ -187,6 +187,14 @@ std::string artifact_lab_analyze(const std::string &out_dir) {
             tables.push_back(table);
         }
     }
+    double total = 0;
+    if (lab.contains("seconds"))
+        for (const auto &[name, secs] : lab["seconds"].items())
+            if (secs.is_number()) total += secs.get<double>();
+    char wall[160];
+    std::snprintf(wall, sizeof wall,
+                  "\nWall time of the scenarios run last: %.0f s (per scenario in lab.json).\n", total);
+    md << wall;
     md << "\nScenarios:\n\n";
     for (const std::string &sc : order)
         md << "- `" << sc << "` (" << roles[sc] << ", " << draws[sc] << "): " << descriptions[sc] << "\n";

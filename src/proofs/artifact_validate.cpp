@@ -7,9 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include "difr/error.h"
 #include "difr/remote.h"
-#include <limits>
 #include "difr/scorer.h"
 #include "difr/seed_proof.h"
 #include "difr/verify.h"
@@ -113,8 +113,10 @@ std::vector<ReferenceRows> artifact_reference_score(Model &model, const EngineSe
 std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &ref, const Model &vocab,
                                                            const Artifact &a,
                                                            const std::vector<std::vector<int32_t>> &prompts,
-                                                           const ValidateOptions &options, const HttpOptions &http) {
-    const std::string api_key = ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
+                                                           const ValidateOptions &options,
+                                                           const HttpOptions &http) {
+    const std::string api_key =
+        ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
     const SamplingParams sp = artifact_sampling(a);
     const auto profile = noise_profile_from_name(options.noise);
     std::vector<ReferenceRows> out(a.sequences.size());
@@ -129,10 +131,11 @@ std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &
         req.url = ref.endpoint.base_url + "/completions";
         req.body = prompt_logprobs_request_json(ref.wire, ref.endpoint.model, tokens, ref.topk);
         req.api_key = api_key;
-        const std::string where = "reference POST " + url_redact(req.url) + " (sequence " + std::to_string(i) + ")";
+        const std::string where =
+            "reference POST " + url_redact(req.url) + " (sequence " + std::to_string(i) + ")";
         const HttpResponse resp = http_send(req, http);
-        const std::vector<TopkRow> rows =
-            prompt_logprobs_parse(ref.wire, resp.body, tokens, prompts[i].size(), output.size(), ref.topk, where);
+        const std::vector<TopkRow> rows = prompt_logprobs_parse(
+            ref.wire, resp.body, tokens, prompts[i].size(), output.size(), ref.topk, where);
         ReferenceRows &r = out[i];
         r.at_prover_ids = false;
         for (size_t j = 0; j < rows.size(); ++j) {
@@ -140,7 +143,8 @@ std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &
             v.token = s.positions[j].token;
             v.logprob = std::numeric_limits<double>::quiet_NaN();
             for (const TopkEntry &e : rows[j]) {
-                v.top.push_back({ids ? std::to_string(e.token_id) : vocab.token_piece(e.token_id), (double)e.logprob});
+                v.top.push_back(
+                    {ids ? std::to_string(e.token_id) : vocab.token_piece(e.token_id), (double)e.logprob});
                 if (e.token_id == output[j]) v.logprob = e.logprob;
             }
             r.chosen_logprob.push_back(v.logprob);
@@ -148,8 +152,9 @@ std::vector<ReferenceRows> artifact_reference_score_remote(const ReferenceSpec &
         }
         if (!options.token_difr) continue;
         if (!profile || (!sampling_is_greedy(sp) && !a.sampling.seed) || sp.min_p > 0) {
-            r.difr_note = !profile ? "unknown noise profile '" + options.noise + "'"
-                                   : sp.min_p > 0 ? "min_p needs the full row of logits" : "no seed";
+            r.difr_note = !profile       ? "unknown noise profile '" + options.noise + "'"
+                          : sp.min_p > 0 ? "min_p needs the full row of logits"
+                                         : "no seed";
             continue;
         }
         r.difr = topk_rows_metrics(rows, output, sp, *profile, (int64_t)prompts[i].size(), vocab.n_vocab());

@@ -64,6 +64,12 @@ if diff != 0: fail(f"replay: the validator's logprobs at the prover's ids differ
 json.dump(val, open(f"{work}/validator.json", "w"))
 print(f"ok: replay of {len(vc)} enforced tokens: logprobs at the prover's top-k ids identical")
 
+# A text-spelled artifact (no return_token_ids, no proof): validated by mapping text to ids.
+text_req = {k: v for k, v in request.items() if k not in ("return_token_ids", "seed_proof")}
+st, tr = call("/v1/chat/completions", text_req)
+if st != 200: fail(f"text prover: HTTP {st} {tr}")
+json.dump({"request": text_req, "response": tr}, open(f"{work}/prover_text.json", "w"))
+
 # A tampered artifact: one chosen token replaced by another of its top-k list.
 t = json.loads(json.dumps({"request": request, "response": resp}))
 c = t["response"]["choices"][0]["logprobs"]["content"]
@@ -124,6 +130,12 @@ assert c["joint_probability"]["decision"] == "pass" and c["joint_probability"]["
 assert c["token_difr"]["decision"] in ("no_threshold", "pass", "fail"), c["token_difr"]
 print(f"ok: local reference: gonka 1.0, seed proof honest, MAE 0, mean logprob {c['joint_probability']['value']:.3f}")
 PY
+
+"$DIFR" validate --artifact "$WORK/prover_text.json" --no-token-difr >"$WORK/text.json"
+python3 -c '
+import json,sys; r=json.load(open(sys.argv[1])); c=r["sequences"][0]["checks"]
+assert c["gonka_similarity"]["value"] == 1.0, c["gonka_similarity"]
+print("ok: text tokens mapped to ids with the vocabulary: gonka 1.0 over", r["sequences"][0]["positions"], "positions")' "$WORK/text.json"
 
 # A remote prompt-logprob reference (difr serve's Fireworks-style echo, top 20): the validator's own top-k,
 # as Gonka's launch code compared; the same engine, so the same lists.
