@@ -18,7 +18,9 @@ void register_serve(CLI::App &app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
-        "serve", "serve the local model as a reference: POST /v1/completions with prompt logprobs");
+        "serve",
+        "serve the local model as a reference (POST /v1/completions with prompt logprobs) and a prover "
+        "(POST /v1/chat/completions with top-k logprobs, seed proofs, enforced_tokens replay)");
     add_engine_options(*cmd, o->engine);
     cmd->add_option("--host", o->serve.host, "address to listen on (0.0.0.0: every interface)")
         ->capture_default_str();
@@ -32,6 +34,9 @@ void register_serve(CLI::App &app) {
         ->check(CLI::Range(1, 1000));
     cmd->add_option("--ready-file", o->ready_file,
                     "write the port here once listening (for scripts and tests)");
+    cmd->add_flag("--prover-completions", o->serve.prover_completions,
+                  "POST /v1/completions without echo or prompt_logprobs generates (the prover) instead of "
+                  "answering as the one-token reference; /v1/chat/completions is always the prover");
     cmd->callback([o] {
         const std::string path = model_resolve(o->engine.model);
         auto model = Model::load(path, o->engine.settings);

@@ -89,6 +89,9 @@ struct ServeOptions {
     std::string host = "127.0.0.1";
     int port = 8080;  // 0: any free port
     size_t max_body_bytes = 16u << 20;
+    // POST /v1/completions requests without `echo` or `prompt_logprobs` go to the prover (generation) instead
+    // of the reference, whose one-token answer they get by default (docs/serve.md).
+    bool prover_completions = false;
 };
 
 // Binds, calls `on_listening(port)` once the socket accepts connections, and serves until SIGINT or SIGTERM

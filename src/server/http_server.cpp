@@ -62,7 +62,7 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
         return httplib::Server::HandlerResponse::Unhandled;
     });
     svr.Post("/v1/completions", [&](const httplib::Request &req, httplib::Response &res) {
-        if (prover && !completions_for_reference(req.body))
+        if (prover && options.prover_completions && !completions_for_reference(req.body))
             reply(res, prover->completions(req.body));
         else
             reply(res, service.completions(req.body));

@@ -6,7 +6,7 @@
 # field) and malformed artifacts (exit 2 naming file, sequence and position).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$DIFR" serve --port 0 --ready-file "$WORK/ready" >"$WORK/serve.out" 2>"$WORK/serve.log" &
+"$DIFR" serve --prover-completions --port 0 --ready-file "$WORK/ready" >"$WORK/serve.out" 2>"$WORK/serve.log" &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 1 600); do
