@@ -97,7 +97,7 @@ def noise(seeds: list[int], positions: list[int], cols: np.ndarray) -> tuple[np.
     return np.stack(hashes), np.stack(gs)
 
 
-def make_noise_golden(path: str, n_tokens: int = 64) -> None:
+def make_noise_golden(path: str, n_tokens: int = 48) -> None:
     rng = np.random.default_rng(20261202)
     pairs = vllm_gumbel.NOISE_PAIRS
     fixed = [0, 1, 2, 3, 7, 1023, 1024, 49151]
@@ -145,7 +145,7 @@ def sglang_sample(logits: torch.Tensor, temps, seeds, positions, top_k=None, top
 def make_sample_golden(path: str) -> None:
     rng = np.random.default_rng(779)
     cases = []
-    for n_vocab, combos, specs, logits, top_k, top_p in vllm_gumbel._plan_cases(rng):
+    for n_vocab, combos, specs, logits, top_k, top_p in vllm_gumbel._plan_cases(rng, vllm_gumbel.ENGINE_PLAN):
         if 0.0 in {c[0] for c in combos}:
             keep = [i for i, c in enumerate(combos) if c[0] != 0.0]  # SGLang turns T = 0 into greedy top_k = 1
             combos, specs, logits = [combos[i] for i in keep], [specs[i] for i in keep], logits[keep]
