@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "difr/model.h"
@@ -29,6 +30,10 @@ struct GenerateOptions {
     int32_t max_tokens = 128;
     bool stop_at_eog = true;  // the end-of-generation token is kept in the output, as vLLM returns it
     SamplingBug bug;
+    // When set, called with the final hidden state (the LM head's input) of the row that samples output token
+    // j of sequence seq, before it is sampled; valid only during the call. The context then returns hidden
+    // states beside logits (docs/fingerprints.md).
+    std::function<void(size_t seq, int32_t j, std::span<const float> hidden)> on_hidden;
 };
 
 struct GenerateStats {

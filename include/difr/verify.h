@@ -19,6 +19,7 @@ namespace difr {
 struct VerifyOptions {
     SamplingParams sampling;
     NoiseProfile noise = NoiseProfile::vllm;
+    HiddenCallback hidden;  // when set, the scorer also hands over each scored row's hidden state
 };
 
 struct VerifyResult {

@@ -99,7 +99,7 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
     };
 
     VerifyResult result;
-    result.stats = scorer.score(seqs, on_row, on_done);
+    result.stats = scorer.score(seqs, on_row, on_done, options.hidden);
     result.summary = acc.finish();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;
