@@ -52,7 +52,7 @@ std::vector<int64_t> toploc_topk(std::span<const uint16_t> bf16, int32_t k) {
         std::partial_sort(q.begin(), q.begin() + k, q.end(), before);
     else
         std::nth_element(q.begin(), q.begin() + (k - 1), q.end(), before);
-    std::vector<int64_t> idx(size_t(k));
+    std::vector<int64_t> idx((size_t)k);
     for (int32_t i = 0; i < k; ++i) idx[size_t(i)] = q[size_t(i)].second;
     return idx;
 }
