@@ -63,7 +63,8 @@ void register_generate(CLI::App &app) {
         const ActivationProofSpec proof_spec = o->proofs.spec();
         std::unique_ptr<ActivationProver> prover;
         std::unique_ptr<ActivationProofsWriter> proof_writer;
-        const std::string proofs_path = o->proofs_out.empty() ? o->out + ".fingerprints.jsonl" : o->proofs_out;
+        const std::string proofs_path =
+            o->proofs_out.empty() ? o->out + ".fingerprints.jsonl" : o->proofs_out;
         if (!proof_spec.empty()) {
             prover = std::make_unique<ActivationProver>(proof_spec, model->n_embd());
             proof_writer = std::make_unique<ActivationProofsWriter>(proofs_path, model->description(),

@@ -27,9 +27,10 @@ void register_lab(CLI::App &app) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--max-tokens", o->max_tokens, "override the lab file's max_tokens")
         ->check(CLI::PositiveNumber);
-    cmd->add_flag("--fingerprints", o->fingerprints,
-                  "the activation-proof lab instead (docs/fingerprints.md): Activation-DiFR, TOPLOC and Token-DiFR "
-                  "on the same tokens, into OUT/fingerprints/");
+    cmd->add_flag(
+        "--fingerprints", o->fingerprints,
+        "the activation-proof lab instead (docs/fingerprints.md): Activation-DiFR, TOPLOC and Token-DiFR "
+        "on the same tokens, into OUT/fingerprints/");
     cmd->callback([o] {
         LabSpec spec = lab_spec_read(o->file);
         if (o->n_prompts > 0) spec.n_prompts = o->n_prompts;

@@ -21,9 +21,10 @@ struct ToplocOpts {
 };
 
 void add_common(CLI::App &cmd, ToplocOpts &o) {
-    cmd.add_option("--activations", o.activations,
-                   "npz with arrays a0, a1, ...: the prefill [L, H] unless --skip-prefill, then one [H] per decode "
-                   "step; uint16 (bf16 bits) or float32 (rounded to bf16)")
+    cmd.add_option(
+           "--activations", o.activations,
+           "npz with arrays a0, a1, ...: the prefill [L, H] unless --skip-prefill, then one [H] per decode "
+           "step; uint16 (bf16 bits) or float32 (rounded to bf16)")
         ->required();
     cmd.add_option("--topk", o.topk, "activations per proof")->required();
     cmd.add_option("--decode-batching-size", o.dbs, "decode steps per proof")->required();
@@ -46,7 +47,8 @@ std::vector<std::vector<uint16_t>> chunks_load(const ToplocOpts &o) {
 }  // namespace
 
 void register_toploc(CLI::App &app) {
-    CLI::App *cmd = app.add_subcommand("toploc", "TOPLOC proofs (PyPI toploc 0.1.6 format) over .npz activations");
+    CLI::App *cmd =
+        app.add_subcommand("toploc", "TOPLOC proofs (PyPI toploc 0.1.6 format) over .npz activations");
     cmd->require_subcommand(1);
 
     auto b = std::make_shared<ToplocOpts>();
@@ -69,8 +71,9 @@ void register_toploc(CLI::App &app) {
     CLI::App *verify = cmd->add_subcommand("verify", "print one JSON result per proof; exit 1 if any fails");
     add_common(*verify, *v);
     verify->add_option("--proofs", v->proofs, "text file, one base64 proof per line")->required();
-    verify->add_option("--semantics", v->semantics,
-                       "cpp (the package's C++ path: index mod m, upper median) or python (its list path)")
+    verify
+        ->add_option("--semantics", v->semantics,
+                     "cpp (the package's C++ path: index mod m, upper median) or python (its list path)")
         ->check(CLI::IsMember({"cpp", "python"}))
         ->capture_default_str();
     verify->add_option("--max-exp-mismatches", v->thresholds.max_exp_mismatches)->capture_default_str();
@@ -94,8 +97,9 @@ void register_toploc(CLI::App &app) {
         }
         if (proofs.size() != chunks.size())
             throw InputError(v->proofs + ": " + std::to_string(proofs.size()) + " proofs for " +
-                             std::to_string(chunks.size()) + " chunks of " + v->activations + " (decode batching " +
-                             std::to_string(v->dbs) + (v->skip_prefill ? ", no prefill" : ", with a prefill") + ")");
+                             std::to_string(chunks.size()) + " chunks of " + v->activations +
+                             " (decode batching " + std::to_string(v->dbs) +
+                             (v->skip_prefill ? ", no prefill" : ", with a prefill") + ")");
         const ToplocSemantics sem = v->semantics == "python" ? ToplocSemantics::python : ToplocSemantics::cpp;
         size_t failed = 0;
         for (size_t c = 0; c < chunks.size(); ++c) {
@@ -112,7 +116,8 @@ void register_toploc(CLI::App &app) {
         }
         if (failed) {
             std::fflush(stdout);
-            std::fprintf(stderr, "difr: %zu of %zu TOPLOC proofs fail the thresholds\n", failed, chunks.size());
+            std::fprintf(stderr, "difr: %zu of %zu TOPLOC proofs fail the thresholds\n", failed,
+                         chunks.size());
             std::exit(1);
         }
     });

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app.h"
 #include "difr/error.h"
@@ -46,9 +46,10 @@ void register_verify(CLI::App &app) {
     cmd->add_option("--concurrency", o->concurrency, "requests in flight to a remote reference")
         ->capture_default_str();
     add_http_options(*cmd, o->http);
-    cmd->add_option("--fingerprints", o->fingerprints,
-                    "a fingerprints file from difr generate --fingerprint/--toploc: checks the proofs against "
-                    "the reference's own hidden states (OUT/fingerprints.jsonl, OUT/toploc.jsonl)");
+    cmd->add_option(
+        "--fingerprints", o->fingerprints,
+        "a fingerprints file from difr generate --fingerprint/--toploc: checks the proofs against "
+        "the reference's own hidden states (OUT/fingerprints.jsonl, OUT/toploc.jsonl)");
     cmd->add_option("--fingerprint-max-l2", o->fingerprint_max_l2,
                     "exit with status 1 if any token's fingerprint distance exceeds this");
     cmd->add_option("--toploc-max-exp-mismatches", o->toploc.max_exp_mismatches,
@@ -73,15 +74,17 @@ void register_verify(CLI::App &app) {
         std::optional<ActivationProofsFile> claimed;
         if (!o->fingerprints.empty()) {
             if (remote)
-                throw InputError("--fingerprints needs the local engine: a remote reference returns no hidden "
-                                 "states");
+                throw InputError(
+                    "--fingerprints needs the local engine: a remote reference returns no hidden "
+                    "states");
             claimed = activation_proofs_read(o->fingerprints);
         }
         auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
         std::unique_ptr<ActivationChecker> checker;
         if (claimed) {
             std::vector<int64_t> lengths;
-            for (const TokenSequence &s : file.sequences) lengths.push_back((int64_t)s.output_token_ids.size());
+            for (const TokenSequence &s : file.sequences)
+                lengths.push_back((int64_t)s.output_token_ids.size());
             checker = std::make_unique<ActivationChecker>(*claimed, lengths, model->n_embd(), o->toploc);
         }
         std::error_code ec;
@@ -92,7 +95,8 @@ void register_verify(CLI::App &app) {
         VerifyOptions v;
         v.sampling = o->sampling.params;
         v.noise = o->sampling.profile();
-        if (checker) v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); };
+        if (checker)
+            v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); };
         ProgressBar bar("verify", file.sequences.size());
         VerifyResult r;
         if (remote) {
@@ -157,10 +161,11 @@ void register_verify(CLI::App &app) {
         bool proofs_fail = false;
         if (claimed && claimed->spec.fingerprint) {
             const FingerprintSpec &f = *claimed->spec.fingerprint;
-            std::printf("fingerprints (k=%d, %s): %lld tokens, L2 mean %.4g median %.4g p99 %.4g max %.4g, "
-                        "%.2f%% identical -> %s/fingerprints.jsonl\n",
-                        f.k, fingerprint_basis_name(f.basis).c_str(), (long long)fstats.tokens, fstats.mean,
-                        fstats.median, fstats.p99, fstats.max, 100.0 * fstats.zero_rate, o->out.c_str());
+            std::printf(
+                "fingerprints (k=%d, %s): %lld tokens, L2 mean %.4g median %.4g p99 %.4g max %.4g, "
+                "%.2f%% identical -> %s/fingerprints.jsonl\n",
+                f.k, fingerprint_basis_name(f.basis).c_str(), (long long)fstats.tokens, fstats.mean,
+                fstats.median, fstats.p99, fstats.max, 100.0 * fstats.zero_rate, o->out.c_str());
             if (o->fingerprint_max_l2 >= 0 && fstats.max > o->fingerprint_max_l2) {
                 std::fprintf(stderr, "difr: fingerprint distance %.4g exceeds %.4g\n", fstats.max,
                              o->fingerprint_max_l2);
@@ -168,11 +173,12 @@ void register_verify(CLI::App &app) {
             }
         }
         if (claimed && claimed->spec.toploc) {
-            std::printf("TOPLOC (top-%d, %d tokens per proof): %lld of %lld chunks pass, max exp mismatches "
-                        "%d, max mant err mean %.3g, median %.3g -> %s/toploc.jsonl\n",
-                        claimed->spec.toploc->topk, claimed->spec.toploc->decode_batching_size,
-                        (long long)tstats.passed, (long long)tstats.chunks, tstats.max_exp_mismatches,
-                        tstats.max_mant_err_mean, tstats.max_mant_err_median, o->out.c_str());
+            std::printf(
+                "TOPLOC (top-%d, %d tokens per proof): %lld of %lld chunks pass, max exp mismatches "
+                "%d, max mant err mean %.3g, median %.3g -> %s/toploc.jsonl\n",
+                claimed->spec.toploc->topk, claimed->spec.toploc->decode_batching_size,
+                (long long)tstats.passed, (long long)tstats.chunks, tstats.max_exp_mismatches,
+                tstats.max_mant_err_mean, tstats.max_mant_err_median, o->out.c_str());
             if (tstats.passed < tstats.chunks) {
                 std::fprintf(stderr, "difr: %lld TOPLOC chunks fail the thresholds\n",
                              (long long)(tstats.chunks - tstats.passed));

@@ -54,8 +54,9 @@ void add_http_options(CLI::App &cmd, HttpOptions &o) {
 }
 
 void add_proof_options(CLI::App &cmd, ProofOptions &o) {
-    cmd.add_option("--fingerprint", o.fingerprint_k,
-                   "Activation-DiFR: k values (2 to 128) per generated token, projected from its hidden state")
+    cmd.add_option(
+           "--fingerprint", o.fingerprint_k,
+           "Activation-DiFR: k values (2 to 128) per generated token, projected from its hidden state")
         ->check(CLI::Range(kFingerprintMinK, kFingerprintMaxK));
     cmd.add_option("--fingerprint-seed", o.fingerprint_seed, "seed of the projection")->capture_default_str();
     cmd.add_option("--fingerprint-basis", o.fingerprint_basis, "orthonormal or gaussian (DiFR's code)")
@@ -66,7 +67,8 @@ void add_proof_options(CLI::App &cmd, ProofOptions &o) {
         ->capture_default_str();
     cmd.add_flag("--toploc", o.toploc, "TOPLOC proofs (toploc 0.1.6 format) of the generated tokens");
     cmd.add_option("--toploc-topk", o.toploc_topk, "TOPLOC: activations per proof")->capture_default_str();
-    cmd.add_option("--toploc-chunk", o.toploc_chunk, "TOPLOC: generated tokens per proof (decode_batching_size)")
+    cmd.add_option("--toploc-chunk", o.toploc_chunk,
+                   "TOPLOC: generated tokens per proof (decode_batching_size)")
         ->capture_default_str();
 }
 

@@ -18,8 +18,8 @@ struct NpyArray {
 };
 
 // Reads every array of an .npz file, in archive order. Throws InputError naming the file and the entry for a
-// file that is not a zip, an entry that is not .npy, a malformed header, Fortran order, a big-endian dtype, or
-// data shorter than the header says.
+// file that is not a zip, an entry that is not .npy, a malformed header, Fortran order, a big-endian dtype,
+// or data shorter than the header says.
 std::vector<NpyArray> npz_read(const std::string &path);
 
 // TOPLOC activations (`difr toploc --activations`): arrays a0, a1, ... in order, each flattened, dtype uint16

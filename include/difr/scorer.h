@@ -51,7 +51,7 @@ private:
     EngineSettings settings_;
     llama_context *ctx_ = nullptr;
     int32_t n_ctx_ = 0;
-    int32_t n_slots_ = 0;  // sequences the context was made for
+    int32_t n_slots_ = 0;      // sequences the context was made for
     bool embeddings_ = false;  // the context returns hidden states
 };
 

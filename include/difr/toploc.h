@@ -1,8 +1,9 @@
-// TOPLOC proofs (Ong et al., arXiv 2501.16007), bit-compatible with the PyPI package `toploc` 0.1.6: the top-k
-// (by magnitude) of a chunk of bf16 activations, encoded as the polynomial over GF(65497) that interpolates
-// (index mod m, bf16 bits) with an injective modulus m; 2 + 2k bytes, big-endian; verification compares the
-// exponent and mantissa fields of the polynomial's values at the verifier's own top-k. Pure functions, no I/O.
-// docs/fingerprints.md describes the format, the tie rule and where difr is stricter than the package.
+// TOPLOC proofs (Ong et al., arXiv 2501.16007), bit-compatible with the PyPI package `toploc` 0.1.6: the
+// top-k (by magnitude) of a chunk of bf16 activations, encoded as the polynomial over GF(65497) that
+// interpolates (index mod m, bf16 bits) with an injective modulus m; 2 + 2k bytes, big-endian; verification
+// compares the exponent and mantissa fields of the polynomial's values at the verifier's own top-k. Pure
+// functions, no I/O. docs/fingerprints.md describes the format, the tie rule and where difr is stricter than
+// the package.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +17,7 @@ namespace difr {
 constexpr uint32_t kToplocPrime = 65497;  // toploc's MOD_N, and the largest modulus it searches
 
 struct ToplocProof {
-    uint16_t modulus = 0;         // 1 .. 65497; 0 only in the package's null proof, which difr rejects
+    uint16_t modulus = 0;          // 1 .. 65497; 0 only in the package's null proof, which difr rejects
     std::vector<uint16_t> coeffs;  // c_0 .. c_{k-1}, ascending, each < 65497
 };
 
@@ -80,8 +81,8 @@ struct ToplocThresholds {
 };
 
 // The package's chunking: with a prefill, chunk 0 is activations[0] (the whole prefill, flattened) and the
-// decode steps activations[1..] follow in groups of `decode_batching_size`; with skip_prefill every entry is a
-// decode step. Each chunk is its rows concatenated. Throws std::invalid_argument for an empty list or a
+// decode steps activations[1..] follow in groups of `decode_batching_size`; with skip_prefill every entry is
+// a decode step. Each chunk is its rows concatenated. Throws std::invalid_argument for an empty list or a
 // decode_batching_size < 1.
 std::vector<std::vector<uint16_t>> toploc_chunks(std::span<const std::vector<uint16_t>> activations,
                                                  int32_t decode_batching_size, bool skip_prefill);

@@ -43,7 +43,8 @@ FingerprintDtype fingerprint_dtype_parse(const std::string &name) {
 void FingerprintSpec::validate() const {
     if (k < kFingerprintMinK || k > kFingerprintMaxK)
         throw std::invalid_argument("fingerprint k must be between " + std::to_string(kFingerprintMinK) +
-                                    " and " + std::to_string(kFingerprintMaxK) + ", got " + std::to_string(k));
+                                    " and " + std::to_string(kFingerprintMaxK) + ", got " +
+                                    std::to_string(k));
     if (dim < 1) throw std::invalid_argument("fingerprint dimension must be positive");
     if (basis == FingerprintBasis::orthonormal && k > dim)
         throw std::invalid_argument("an orthonormal fingerprint needs k <= D (k " + std::to_string(k) +
@@ -81,7 +82,8 @@ std::vector<float> fingerprint_projection(const FingerprintSpec &spec) {
     const size_t D = size_t(spec.dim), K = size_t(spec.k);
     std::vector<double> g(D * K);
     for (size_t i = 0; i < D; ++i)
-        for (size_t c = 0; c < K; ++c) g[i * K + c] = fingerprint_gaussian(spec.seed, uint32_t(i), uint32_t(c));
+        for (size_t c = 0; c < K; ++c)
+            g[i * K + c] = fingerprint_gaussian(spec.seed, uint32_t(i), uint32_t(c));
     if (spec.basis == FingerprintBasis::gaussian) {
         const double scale = 1.0 / std::sqrt(double(K));
         for (double &v : g) v *= scale;
@@ -127,7 +129,8 @@ void FingerprintProjector::project(std::span<const float> hidden, std::span<uint
     }
     for (size_t c = 0; c < K; ++c) {
         const float v = float(acc[c]);
-        if (!std::isfinite(v)) throw std::range_error("fingerprint value is not finite (hidden state NaN/inf)");
+        if (!std::isfinite(v))
+            throw std::range_error("fingerprint value is not finite (hidden state NaN/inf)");
         const uint16_t bits = spec_.dtype == FingerprintDtype::f16 ? fp16_from_float(v) : bf16_from_float(v);
         if ((bits & 0x7FFFu) == (spec_.dtype == FingerprintDtype::f16 ? 0x7C00u : 0x7F80u))
             throw std::range_error("fingerprint value " + std::to_string(v) + " overflows " +
@@ -140,7 +143,8 @@ float fingerprint_value(uint16_t bits, FingerprintDtype dtype) {
     return dtype == FingerprintDtype::f16 ? fp16_to_float(bits) : bf16_to_float(bits);
 }
 
-double fingerprint_distance(std::span<const uint16_t> a, std::span<const uint16_t> b, FingerprintDtype dtype) {
+double fingerprint_distance(std::span<const uint16_t> a, std::span<const uint16_t> b,
+                            FingerprintDtype dtype) {
     if (a.size() != b.size()) throw std::invalid_argument("fingerprints of different lengths");
     double s = 0.0;
     for (size_t c = 0; c < a.size(); ++c) {

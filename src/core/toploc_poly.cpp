@@ -32,8 +32,8 @@ uint64_t invmod(uint64_t a) {
 
 void topk_check(size_t n, int32_t k) {
     if (k < 1 || size_t(k) > n)
-        throw std::invalid_argument("top-k of " + std::to_string(k) + " needs between 1 and " + std::to_string(n) +
-                                    " activations in the chunk");
+        throw std::invalid_argument("top-k of " + std::to_string(k) + " needs between 1 and " +
+                                    std::to_string(n) + " activations in the chunk");
 }
 
 }  // namespace
@@ -180,10 +180,10 @@ std::vector<uint8_t> base64_decode(std::string_view s) {
         if (c >= '0' && c <= '9') return uint32_t(c - '0' + 52);
         if (c == '+') return 62;
         if (c == '/') return 63;
-        throw std::invalid_argument("invalid base64 character " +
-                                    (c >= 0x20 && c < 0x7F ? "'" + std::string(1, c) + "'"
-                                                           : "byte " + std::to_string(uint8_t(c))) +
-                                    " at offset " + std::to_string(i));
+        throw std::invalid_argument(
+            "invalid base64 character " +
+            (c >= 0x20 && c < 0x7F ? "'" + std::string(1, c) + "'" : "byte " + std::to_string(uint8_t(c))) +
+            " at offset " + std::to_string(i));
     };
     if (s.size() % 4 != 0)
         throw std::invalid_argument("base64 length " + std::to_string(s.size()) + " is not a multiple of 4");
@@ -214,10 +214,12 @@ ToplocResult toploc_proof_verify(const ToplocProof &proof, std::span<const uint1
     std::vector<int32_t> errs;
     errs.reserve(idx.size());
     for (int64_t i : idx) {
-        const int64_t x = semantics == ToplocSemantics::cpp ? int64_t(int32_t(i) % int32_t(proof.modulus)) : i;
+        const int64_t x =
+            semantics == ToplocSemantics::cpp ? int64_t(int32_t(i) % int32_t(proof.modulus)) : i;
         const uint32_t claimed = toploc_evaluate(proof.coeffs, uint64_t(x));
         const uint16_t own = chunk_bf16[size_t(i)];
-        if (((claimed & 0x7F80u) >> 7) != ((own & 0x7F80u) >> 7)) {  // exponent field; the sign is not checked
+        if (((claimed & 0x7F80u) >> 7) !=
+            ((own & 0x7F80u) >> 7)) {  // exponent field; the sign is not checked
             ++r.exp_mismatches;
             continue;
         }
@@ -256,7 +258,8 @@ std::vector<std::vector<uint16_t>> toploc_chunks(std::span<const std::vector<uin
     }
     for (size_t i = first; i < a.size(); i += size_t(dbs)) {
         std::vector<uint16_t> c;
-        for (size_t r = i; r < std::min(a.size(), i + size_t(dbs)); ++r) c.insert(c.end(), a[r].begin(), a[r].end());
+        for (size_t r = i; r < std::min(a.size(), i + size_t(dbs)); ++r)
+            c.insert(c.end(), a[r].begin(), a[r].end());
         chunks.push_back(std::move(c));
     }
     return chunks;

@@ -1,6 +1,7 @@
 // The activation-proof lab's runner: each configuration generates with hidden-state capture (its provider's
-// fingerprints and TOPLOC proofs), the reference verifies the same tokens with capture, and per-token features
-// (Token-DiFR's metrics, fingerprint distances, TOPLOC results) are written to fingerprints/<config>.jsonl.
+// fingerprints and TOPLOC proofs), the reference verifies the same tokens with capture, and per-token
+// features (Token-DiFR's metrics, fingerprint distances, TOPLOC results) are written to
+// fingerprints/<config>.jsonl.
 #include "difr/lab_fingerprints.h"
 
 #include <chrono>
@@ -26,7 +27,7 @@ using ojson = nlohmann::ordered_json;
 // What the provider claims, per token: fingerprints at every k and per-token TOPLOC proofs at every k; per
 // sequence: the TOPLOC chunk proofs.
 struct ProviderProofs {
-    std::vector<std::vector<std::vector<uint16_t>>> fp;   // [seq][token][k index * ... ] flattened per token
+    std::vector<std::vector<std::vector<uint16_t>>> fp;  // [seq][token][k index * ... ] flattened per token
     std::vector<std::vector<std::vector<ToplocProof>>> tl;  // [seq][token][k index]
     std::vector<std::vector<ToplocProof>> chunks;           // [seq][chunk]
 };
@@ -120,10 +121,12 @@ void config_run(const LabSpec &spec, const LabConfig &c, Model &ref, const std::
     std::string rejected;
     if (!c.model.empty())
         rejected = "another model (" + provider->description() + ", hidden size " +
-                   std::to_string(provider->n_embd()) + "; its text is re-tokenised): its proofs do not fit the "
-                   "reference's hidden size " + std::to_string(n_embd) + " or its tokens, and are refused outright";
-    // A pre-fill attacker generates with the cheap model and computes its proofs with the full model, i.e. by a
-    // prefill of the claimed tokens (seed document 003).
+                   std::to_string(provider->n_embd()) +
+                   "; its text is re-tokenised): its proofs do not fit the "
+                   "reference's hidden size " +
+                   std::to_string(n_embd) + " or its tokens, and are refused outright";
+    // A pre-fill attacker generates with the cheap model and computes its proofs with the full model, i.e. by
+    // a prefill of the claimed tokens (seed document 003).
     const bool prefill = c.kind == "prefill";
     std::unique_ptr<ProofCollector> collector;
     if (rejected.empty() && !prefill) {
@@ -134,15 +137,16 @@ void config_run(const LabSpec &spec, const LabConfig &c, Model &ref, const std::
     std::vector<TokenSequence> claimed(made.size());
     for (size_t i = 0; i < made.size(); ++i) {
         claimed[i].prompt_token_ids = claimed_prompts[i];
-        claimed[i].output_token_ids = c.model.empty()
-                                          ? made[i].output_token_ids
-                                          : ref.tokenize(provider->detokenize(made[i].output_token_ids), false, false);
+        claimed[i].output_token_ids =
+            c.model.empty() ? made[i].output_token_ids
+                            : ref.tokenize(provider->detokenize(made[i].output_token_ids), false, false);
     }
     if (prefill) {
         collector = std::make_unique<ProofCollector>(o, n_embd, prompts.size());
         Scorer attacker(ref, spec.settings);
-        attacker.score(claimed, [](size_t, int32_t, std::span<const float>) {}, {},
-                       [&](size_t seq, int32_t, std::span<const float> h) { collector->add(seq, h); });
+        attacker.score(
+            claimed, [](size_t, int32_t, std::span<const float>) {}, {},
+            [&](size_t seq, int32_t, std::span<const float> h) { collector->add(seq, h); });
     }
     const ProviderProofs proofs = collector ? collector->take() : ProviderProofs{};
     const double gen_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -168,7 +172,9 @@ void config_run(const LabSpec &spec, const LabConfig &c, Model &ref, const std::
             }
             for (size_t i = 0; i < h.size(); ++i) row[i] = bf16_from_float(h[i]);
             for (size_t i = 0; i < o.ks.size(); ++i)
-                tl.push_back(result_json(toploc_proof_verify(proofs.tl[seq][size_t(j)][i], row, o.ks[i])));
+                // DiFR's code passes a list of one tensor: the package's Python path (averaged median)
+                tl.push_back(result_json(toploc_proof_verify(proofs.tl[seq][size_t(j)][i], row, o.ks[i],
+                                                             ToplocSemantics::python)));
             lines[seq].push_back({{"l2", l2}, {"tl", tl}});
             open[seq].insert(open[seq].end(), row.begin(), row.end());
             const bool last = size_t(j) + 1 == claimed[seq].output_token_ids.size();
@@ -183,8 +189,9 @@ void config_run(const LabSpec &spec, const LabConfig &c, Model &ref, const std::
             }
         };
     std::vector<std::vector<TokenMetrics>> metrics(claimed.size());
-    verify_sequences(ref, spec.settings, claimed, v, nullptr, {},
-                     [&](size_t seq, std::span<const TokenMetrics> m) { metrics[seq].assign(m.begin(), m.end()); });
+    verify_sequences(
+        ref, spec.settings, claimed, v, nullptr, {},
+        [&](size_t seq, std::span<const TokenMetrics> m) { metrics[seq].assign(m.begin(), m.end()); });
 
     ojson head = {{"config", c.name},
                   {"kind", c.kind},
@@ -235,7 +242,8 @@ void fingerprint_lab_run(const LabSpec &spec, const std::string &out_dir, const 
     std::vector<std::vector<ChatMessage>> convs = conversations_read(spec.prompts);
     if ((int32_t)convs.size() < spec.n_prompts)
         throw InputError(spec.path + ": key 'n_prompts': " + std::to_string(spec.n_prompts) +
-                         " prompts wanted, but '" + spec.prompts + "' holds only " + std::to_string(convs.size()));
+                         " prompts wanted, but '" + spec.prompts + "' holds only " +
+                         std::to_string(convs.size()));
     convs.resize(size_t(spec.n_prompts));
     auto ref = Model::load(ref_path, spec.settings);
     const std::string dir = out_dir + "/fingerprints";
@@ -246,10 +254,11 @@ void fingerprint_lab_run(const LabSpec &spec, const std::string &out_dir, const 
                    {"reference", ref_path},
                    {"n_prompts", spec.n_prompts},
                    {"max_tokens", spec.max_tokens},
-                   {"claimed", {{"temperature", spec.claimed.temperature},
-                                {"top_k", spec.claimed.top_k},
-                                {"top_p", spec.claimed.top_p},
-                                {"seed", spec.claimed.seed}}},
+                   {"claimed",
+                    {{"temperature", spec.claimed.temperature},
+                     {"top_k", spec.claimed.top_k},
+                     {"top_p", spec.claimed.top_p},
+                     {"seed", spec.claimed.seed}}},
                    {"configs", ojson::array()}};
     for (const LabConfig &c : spec.configs) {
         const std::string path = dir + "/" + c.name + ".jsonl";

@@ -94,12 +94,13 @@ std::vector<Method> methods_of(const std::vector<int32_t> &ks, int32_t topk, int
     std::vector<Method> m;
     m.push_back({"token-difr", "Token-DiFR", "token-difr", 0, kBucketFeatures, 0.0, 1});
     for (int32_t k : ks)
-        m.push_back({"adifr-" + std::to_string(k), "Activation-DiFR k=" + std::to_string(k), "activation-difr", k,
-                     1, 2.0 * k, 1});
+        m.push_back({"adifr-" + std::to_string(k), "Activation-DiFR k=" + std::to_string(k),
+                     "activation-difr", k, 1, 2.0 * k, 1});
     for (int32_t k : ks)
-        m.push_back({"toploc1-" + std::to_string(k), "TOPLOC per token k=" + std::to_string(k), "toploc-token", k,
-                     3, 2.0 * k + 2.0, 1});
-    m.push_back({"toploc-chunk", "TOPLOC k=" + std::to_string(topk) + " per " + std::to_string(chunk) + " tokens",
+        m.push_back({"toploc1-" + std::to_string(k), "TOPLOC per token k=" + std::to_string(k),
+                     "toploc-token", k, 3, 2.0 * k + 2.0, 1});
+    m.push_back({"toploc-chunk",
+                 "TOPLOC k=" + std::to_string(topk) + " per " + std::to_string(chunk) + " tokens",
                  "toploc-chunk", topk, 3, (2.0 * topk + 2.0) / chunk, chunk});
     return m;
 }
@@ -132,7 +133,8 @@ ConfigData config_read(const std::string &path, const std::vector<Method> &metho
         if (j.contains("chunk")) {
             const json &r = j.at("tl");
             Units &u = c.units["toploc-chunk"];
-            for (double v : {r[0].get<double>(), mant(r[1]), mant(r[2])}) (train ? u.train : u.test).push_back(v);
+            for (double v : {r[0].get<double>(), mant(r[1]), mant(r[2])})
+                (train ? u.train : u.test).push_back(v);
             continue;
         }
         ++c.tokens;
@@ -191,12 +193,13 @@ std::string fingerprint_lab_analyze(const std::string &out_dir) {
         }
         configs.push_back(config_read(dir + "/" + name.get<std::string>() + ".jsonl", methods, head));
         if (head.at("ks") != head0.at("ks"))
-            throw InputError(dir + "/" + name.get<std::string>() + ".jsonl: made with other k than the others");
+            throw InputError(dir + "/" + name.get<std::string>() +
+                             ".jsonl: made with other k than the others");
     }
     // Per method: the honest pool's bucket rows, then each deviation against it.
     ojson results = ojson::array();
-    std::map<std::string, std::map<std::string, int>> needed;      // method -> deviation -> tokens (0: no)
-    std::map<std::string, std::map<std::string, double>> auc2;      // method -> deviation -> AUC at 2 tokens
+    std::map<std::string, std::map<std::string, int>> needed;   // method -> deviation -> tokens (0: no)
+    std::map<std::string, std::map<std::string, double>> auc2;  // method -> deviation -> AUC at 2 tokens
     std::vector<std::string> deviations;
     for (const ConfigData &c : configs)
         if (c.role == "deviation") deviations.push_back(c.name);
@@ -242,7 +245,9 @@ std::string fingerprint_lab_analyze(const std::string &out_dir) {
         mj["deviations"] = devs;
         results.push_back(mj);
     }
-    ojson doc = {{"lab", index}, {"bucket_sizes", kUnits}, {"target", "TPR >= 0.99 at FPR <= 0.01"},
+    ojson doc = {{"lab", index},
+                 {"bucket_sizes", kUnits},
+                 {"target", "TPR >= 0.99 at FPR <= 0.01"},
                  {"methods", results}};
     file_write_atomic(dir + "/results.json", doc.dump(2) + "\n");
 
@@ -262,9 +267,11 @@ std::string fingerprint_lab_analyze(const std::string &out_dir) {
         }
         md += "\n";
     }
-    md += "\nTokens a verifier needs for TPR >= 0.99 at FPR <= 1% (DiFR's detector: bucket means, logistic "
-          "regression, ROC on held-out sequences); `-`: not reached with the lab's tokens; `refused`: the proofs "
-          "do not fit the reference at all.\n";
+    md +=
+        "\nTokens a verifier needs for TPR >= 0.99 at FPR <= 1% (DiFR's detector: bucket means, logistic "
+        "regression, ROC on held-out sequences); `-`: not reached with the lab's tokens; `refused`: the "
+        "proofs "
+        "do not fit the reference at all.\n";
     if (!auc2.empty()) {
         md += "\nAUC at 2 tokens:\n\n| method |";
         for (const std::string &d : deviations) md += " " + d + " |";
@@ -289,9 +296,10 @@ std::string fingerprint_lab_analyze(const std::string &out_dir) {
 
     // report.html: detection against bytes, one series per method family, one chart per deviation.
     std::string html = html_page_begin("activation proofs: detection against bytes");
-    html += "<p>Tokens needed for TPR &ge; 0.99 at FPR &le; 1% (log<sub>10</sub>, lower is better) against "
-            "the bytes a prover sends per token (log scale). Token-DiFR sends only the tokens; it is drawn at "
-            "0.5 bytes.</p>\n";
+    html +=
+        "<p>Tokens needed for TPR &ge; 0.99 at FPR &le; 1% (log<sub>10</sub>, lower is better) against "
+        "the bytes a prover sends per token (log scale). Token-DiFR sends only the tokens; it is drawn at "
+        "0.5 bytes.</p>\n";
     const std::map<std::string, std::string> colors = {{"token-difr", "#55a868"},
                                                        {"activation-difr", "#4c72b0"},
                                                        {"toploc-token", "#c44e52"},
@@ -309,7 +317,8 @@ std::string fingerprint_lab_analyze(const std::string &out_dir) {
         std::vector<SvgSeries> series;
         for (auto &[k, s] : fam) series.push_back(s);
         if (series.empty()) {
-            html += "<h2>" + xml_escape(d) + "</h2><p>Not detected by any method within the lab's tokens.</p>\n";
+            html +=
+                "<h2>" + xml_escape(d) + "</h2><p>Not detected by any method within the lab's tokens.</p>\n";
             continue;
         }
         ChartOptions opt;

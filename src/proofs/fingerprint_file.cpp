@@ -118,7 +118,8 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
         if (!header) {
             header = true;
             if (j.value("format", "") != kFormat)
-                throw InputError(where + ": not a fingerprints file (the first line must have \"format\": \"" +
+                throw InputError(where +
+                                 ": not a fingerprints file (the first line must have \"format\": \"" +
                                  kFormat + "\")");
             if (int_field(j, "version", where, 0, 1 << 30) != kVersion)
                 throw InputError(where + ": unsupported version (this difr reads version " +
@@ -151,8 +152,9 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
                 t.topk = int32_t(int_field(tl, "topk", w, 1, f.n_embd));
                 t.decode_batching_size = int32_t(int_field(tl, "decode_batching_size", w, 1, 1 << 20));
                 if (tl.contains("skip_prefill") && tl["skip_prefill"] != true)
-                    throw InputError(w + ": only skip_prefill = true (proofs of generated tokens) is read here; "
-                                         "use difr toploc verify for prefill proofs");
+                    throw InputError(w +
+                                     ": only skip_prefill = true (proofs of generated tokens) is read here; "
+                                     "use difr toploc verify for prefill proofs");
                 f.spec.toploc = t;
             }
             if (f.spec.empty()) throw InputError(where + ": holds neither fingerprints nor TOPLOC proofs");
@@ -161,7 +163,8 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
         const int64_t seq = int_field(j, "seq", where, 0, INT64_MAX);
         if (seq != int64_t(f.sequences.size()))
             throw InputError(where + ": sequence " + std::to_string(seq) + " where " +
-                             std::to_string(f.sequences.size()) + " was expected (sequences in order, once each)");
+                             std::to_string(f.sequences.size()) +
+                             " was expected (sequences in order, once each)");
         SequenceProofs p;
         p.tokens = int_field(j, "tokens", where, 0, INT32_MAX);
         if (f.spec.fingerprint) {
@@ -183,7 +186,8 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
         if (f.spec.toploc) {
             const json &tl = field(j, "toploc", where);
             if (!tl.is_array()) throw InputError(where + ": 'toploc' must be an array of base64 proofs");
-            const size_t want = toploc_chunk_count(size_t(p.tokens), f.spec.toploc->decode_batching_size, true);
+            const size_t want =
+                toploc_chunk_count(size_t(p.tokens), f.spec.toploc->decode_batching_size, true);
             if (tl.size() != want)
                 throw InputError(where + ": " + std::to_string(tl.size()) + " TOPLOC proofs for " +
                                  std::to_string(p.tokens) + " tokens in chunks of " +

@@ -218,24 +218,27 @@ void activation_checks_write(const ActivationChecker &checker, const std::string
 }
 
 std::string fingerprint_stats_json(const FingerprintStats &s) {
-    nlohmann::ordered_json j = {{"tokens", s.tokens},          {"l2_mean", s.mean},
-                                {"l2_median", s.median},       {"l2_p99", s.p99},
-                                {"l2_max", s.max},             {"relative_mean", s.mean_relative},
-                                {"relative_max", s.max_relative}, {"identical_rate", s.zero_rate}};
+    nlohmann::ordered_json j = {{"tokens", s.tokens},
+                                {"l2_mean", s.mean},
+                                {"l2_median", s.median},
+                                {"l2_p99", s.p99},
+                                {"l2_max", s.max},
+                                {"relative_mean", s.mean_relative},
+                                {"relative_max", s.max_relative},
+                                {"identical_rate", s.zero_rate}};
     return j.dump();
 }
 
 std::string toploc_stats_json(const ToplocStats &s, const ToplocThresholds &t) {
-    nlohmann::ordered_json j = {
-        {"chunks", s.chunks},
-        {"passed", s.passed},
-        {"max_exp_mismatches", s.max_exp_mismatches},
-        {"max_mant_err_mean", s.max_mant_err_mean},
-        {"max_mant_err_median", s.max_mant_err_median},
-        {"thresholds",
-         {{"max_exp_mismatches", t.max_exp_mismatches},
-          {"max_mant_err_mean", t.max_mant_err_mean},
-          {"max_mant_err_median", t.max_mant_err_median}}}};
+    nlohmann::ordered_json j = {{"chunks", s.chunks},
+                                {"passed", s.passed},
+                                {"max_exp_mismatches", s.max_exp_mismatches},
+                                {"max_mant_err_mean", s.max_mant_err_mean},
+                                {"max_mant_err_median", s.max_mant_err_median},
+                                {"thresholds",
+                                 {{"max_exp_mismatches", t.max_exp_mismatches},
+                                  {"max_mant_err_mean", t.max_mant_err_mean},
+                                  {"max_mant_err_median", t.max_mant_err_median}}}};
     return j.dump();
 }
 

@@ -45,8 +45,9 @@ void header_parse(const std::string &h, NpyArray &a, const std::string &where) {
     for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it)
         a.shape.push_back(std::stoll((*it)[1].str()));
     if (dtype_itemsize(a.descr) == 0)
-        throw InputError(where + ": dtype '" + a.descr +
-                         "' is not a little-endian integer or float (big-endian and object arrays are not read)");
+        throw InputError(
+            where + ": dtype '" + a.descr +
+            "' is not a little-endian integer or float (big-endian and object arrays are not read)");
 }
 
 }  // namespace
@@ -71,7 +72,8 @@ std::vector<NpyArray> npz_read(const std::string &path) {
     const zip_int64_t n = zip_get_num_entries(z.get(), 0);
     for (zip_int64_t i = 0; i < n; ++i) {
         zip_stat_t st;
-        if (zip_stat_index(z.get(), zip_uint64_t(i), 0, &st) != 0) throw InputError(path + ": unreadable zip entry");
+        if (zip_stat_index(z.get(), zip_uint64_t(i), 0, &st) != 0)
+            throw InputError(path + ": unreadable zip entry");
         const std::string entry = st.name;
         const std::string where = path + ": entry '" + entry + "'";
         if (entry.size() < 5 || entry.compare(entry.size() - 4, 4, ".npy") != 0)
@@ -107,8 +109,8 @@ std::vector<NpyArray> npz_read(const std::string &path) {
         const size_t data_at = offset + header_len;
         const size_t want = size_t(a.size()) * size_t(dtype_itemsize(a.descr));
         if (bytes.size() - data_at != want)
-            throw InputError(where + ": shape and dtype need " + std::to_string(want) + " bytes of data, it has " +
-                             std::to_string(bytes.size() - data_at));
+            throw InputError(where + ": shape and dtype need " + std::to_string(want) +
+                             " bytes of data, it has " + std::to_string(bytes.size() - data_at));
         a.data.assign(bytes.begin() + data_at, bytes.end());
         out.push_back(std::move(a));
     }
@@ -125,7 +127,8 @@ void npz_write(const std::string &path, const std::vector<NpyArray> &arrays) {
         std::string shape;  // Python's tuple: (5, 16), (5,) or ()
         for (size_t d = 0; d < a.shape.size(); ++d) shape += (d ? ", " : "") + std::to_string(a.shape[d]);
         if (a.shape.size() == 1) shape += ",";
-        std::string header = "{'descr': '" + a.descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+        std::string header =
+            "{'descr': '" + a.descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
         while ((10 + header.size() + 1) % 64 != 0) header += ' ';  // numpy pads to 64 bytes, newline last
         header += '\n';
         std::string blob = std::string("\x93NUMPY\x01\x00", 8);

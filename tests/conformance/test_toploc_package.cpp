@@ -1,6 +1,7 @@
 // TOPLOC against the PyPI package toploc 0.1.6 (tests/data/conformance/toploc.json, made by
 // tools/conformance/toploc_run.sh with the package itself): difr builds byte-identical proofs for every case,
-// ties at the k-th value included, and reproduces the package's verification results on both of its code paths.
+// ties at the k-th value included, and reproduces the package's verification results on both of its code
+// paths.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,14 +33,15 @@ TEST(ToplocConformance, GoldensCoverTiesBothTopkAlgorithmsAndSmallModuli) {
     int64_t tied = 0;  // chunks whose k-th and (k+1)-th largest |x| are equal: the tie rule decides the set
     for (const json &c : g.at("cases")) {
         const auto acts = activations(c.at("activations"));
-        const auto chunks =
-            difr::toploc_chunks(acts, c.at("decode_batching_size").get<int32_t>(), c.at("skip_prefill").get<bool>());
+        const auto chunks = difr::toploc_chunks(acts, c.at("decode_batching_size").get<int32_t>(),
+                                                c.at("skip_prefill").get<bool>());
         const int64_t k = c.at("topk");
         for (const auto &ch : chunks) {
             (k * 64 <= int64_t(ch.size()) ? partial : nth) = true;
             if (int64_t(ch.size()) <= k) continue;
             std::vector<uint16_t> mag(ch.size());
-            for (size_t i = 0; i < ch.size(); ++i) mag[i] = ch[i] & 0x7FFF;  // order of |bf16| = order of bits
+            for (size_t i = 0; i < ch.size(); ++i)
+                mag[i] = ch[i] & 0x7FFF;  // order of |bf16| = order of bits
             std::nth_element(mag.begin(), mag.begin() + k, mag.end(), std::greater<>());
             const uint16_t next = mag[size_t(k)];
             tied += *std::min_element(mag.begin(), mag.begin() + k) == next;
@@ -63,8 +65,8 @@ TEST(ToplocConformance, ProofsAreByteIdenticalToThePackages) {
     int64_t proofs = 0, identical = 0;
     for (const json &c : g.at("cases")) {
         const auto acts = activations(c.at("activations"));
-        const auto chunks =
-            difr::toploc_chunks(acts, c.at("decode_batching_size").get<int32_t>(), c.at("skip_prefill").get<bool>());
+        const auto chunks = difr::toploc_chunks(acts, c.at("decode_batching_size").get<int32_t>(),
+                                                c.at("skip_prefill").get<bool>());
         const auto &want = c.at("proofs");
         ASSERT_EQ(chunks.size(), want.size()) << c.at("name");
         for (size_t i = 0; i < chunks.size(); ++i) {
@@ -93,13 +95,15 @@ TEST(ToplocConformance, VerificationMatchesBothOfThePackagesPaths) {
             const auto chunks = difr::toploc_chunks(activations(vacts), dbs, skip);
             for (const char *path : {"python", "cpp"}) {
                 if (!v.contains(path)) continue;
-                const auto sem = std::string(path) == "cpp" ? difr::ToplocSemantics::cpp : difr::ToplocSemantics::python;
+                const auto sem =
+                    std::string(path) == "cpp" ? difr::ToplocSemantics::cpp : difr::ToplocSemantics::python;
                 const json &want = v.at(path);
                 ASSERT_EQ(want.size(), chunks.size());
                 for (size_t i = 0; i < chunks.size(); ++i) {
                     const difr::ToplocResult r = difr::toploc_proof_verify(proofs[i], chunks[i], k, sem);
-                    const std::string where = c.at("name").get<std::string>() + " / " + v.at("name").get<std::string>() +
-                                              " / " + path + " chunk " + std::to_string(i);
+                    const std::string where = c.at("name").get<std::string>() + " / " +
+                                              v.at("name").get<std::string>() + " / " + path + " chunk " +
+                                              std::to_string(i);
                     EXPECT_EQ(r.exp_mismatches, want[i][0].get<int32_t>()) << where;
                     EXPECT_EQ(r.mant_err_mean, want[i][1].get<double>()) << where;
                     EXPECT_EQ(r.mant_err_median, want[i][2].get<double>()) << where;

@@ -29,10 +29,10 @@ TEST(Halfprec, Fp16RoundsToNearestEvenWithSubnormalsAndOverflow) {
     EXPECT_EQ(fp16_from_float(65519.0f), 0x7BFF);
     EXPECT_EQ(fp16_from_float(65520.0f), 0x7C00);  // halfway to 65536: to even, which is infinity
     EXPECT_EQ(fp16_from_float(std::ldexp(1.0f, -24)), 0x0001);
-    EXPECT_EQ(fp16_from_float(std::ldexp(1.0f, -25)), 0x0000);        // tie to even zero
-    EXPECT_EQ(fp16_from_float(std::ldexp(3.0f, -25)), 0x0002);        // tie to even 2
-    EXPECT_EQ(fp16_from_float(std::ldexp(1.0f, -14)), 0x0400);        // smallest normal
-    EXPECT_EQ(fp16_from_float(std::ldexp(1023.0f, -24)), 0x03FF);     // largest subnormal
+    EXPECT_EQ(fp16_from_float(std::ldexp(1.0f, -25)), 0x0000);         // tie to even zero
+    EXPECT_EQ(fp16_from_float(std::ldexp(3.0f, -25)), 0x0002);         // tie to even 2
+    EXPECT_EQ(fp16_from_float(std::ldexp(1.0f, -14)), 0x0400);         // smallest normal
+    EXPECT_EQ(fp16_from_float(std::ldexp(1023.0f, -24)), 0x03FF);      // largest subnormal
     EXPECT_EQ(fp16_from_float(1.0f + std::ldexp(1.0f, -11)), 0x3C00);  // tie to even
     EXPECT_EQ(fp16_from_float(1.0f + std::ldexp(3.0f, -11)), 0x3C02);
     // Every half value converts back and forth exactly.
@@ -126,7 +126,8 @@ TEST(FingerprintProjection, DistancesPreserveNormsAndSeeDifferences) {
     EXPECT_NEAR(fingerprint_norm(f, s.dtype) / std::sqrt(n2), 1.0, 0.4);
     EXPECT_NEAR(fingerprint_distance(f, f2, s.dtype) / std::sqrt(d2), 1.0, 0.4);
     std::vector<float> huge(576, 1e6f);
-    EXPECT_THROW(proj.project(huge, f), std::range_error);  // column sums ~ N(0, 9): 1e6 times that overflows fp16
+    EXPECT_THROW(proj.project(huge, f),
+                 std::range_error);  // column sums ~ N(0, 9): 1e6 times that overflows fp16
     EXPECT_THROW(proj.project(std::span(h).first(10), f), std::invalid_argument);
 }
 

@@ -81,9 +81,9 @@ TEST(ToplocPoly, Base64RoundTripsAndIsStrict) {
     EXPECT_EQ(enc("foobar"), "Zm9vYmFy");
     const std::vector<uint8_t> fo = {'f', 'o'};
     EXPECT_EQ(base64_decode("Zm8="), fo);
-    EXPECT_THROW(base64_decode("Zm8"), std::invalid_argument);     // length
-    EXPECT_THROW(base64_decode("Zm*="), std::invalid_argument);    // alphabet
-    EXPECT_THROW(base64_decode("Z=8="), std::invalid_argument);    // padding inside
+    EXPECT_THROW(base64_decode("Zm8"), std::invalid_argument);       // length
+    EXPECT_THROW(base64_decode("Zm*="), std::invalid_argument);      // alphabet
+    EXPECT_THROW(base64_decode("Z=8="), std::invalid_argument);      // padding inside
     EXPECT_THROW(base64_decode("Zg==Zg=="), std::invalid_argument);  // padding before the end
     try {
         base64_decode("Zm9v!m9v");
@@ -109,7 +109,8 @@ TEST(ToplocPoly, ParsingRejectsWhatThePackageWouldCrashOn) {
         return std::string("accepted");
     };
     EXPECT_EQ(message(b, 5), "a proof for top-k 5 has 12 bytes, this one has 10");
-    EXPECT_EQ(message(std::vector<uint8_t>(b.begin(), b.end() - 1), 4), "a proof for top-k 4 has 10 bytes, this one has 9");
+    EXPECT_EQ(message(std::vector<uint8_t>(b.begin(), b.end() - 1), 4),
+              "a proof for top-k 4 has 10 bytes, this one has 9");
     std::vector<uint8_t> null(10, 0);
     EXPECT_EQ(message(null, 4), "modulus 0: a null proof (the prover failed to build one)");
     std::vector<uint8_t> big = b;

@@ -38,8 +38,11 @@ EngineSettings settings_of(int32_t n_seq_max, int32_t n_batch) {
 
 std::vector<TokenSequence> sequences(int32_t n_vocab) {
     std::mt19937 rng(5);
-    auto tok = [&] { return test::kTinyFirstByte + (int32_t)(rng() % (uint32_t)(n_vocab - test::kTinyFirstByte)); };
-    // Prompts and outputs longer than the 32-token batch, a one-token prompt and output, more sequences than slots.
+    auto tok = [&] {
+        return test::kTinyFirstByte + (int32_t)(rng() % (uint32_t)(n_vocab - test::kTinyFirstByte));
+    };
+    // Prompts and outputs longer than the 32-token batch, a one-token prompt and output, more sequences than
+    // slots.
     const std::pair<int, int> shapes[] = {{5, 10}, {40, 3}, {1, 50}, {20, 25}, {3, 1}, {60, 30}};
     std::vector<TokenSequence> out;
     for (auto [p, o] : shapes) {
@@ -114,7 +117,9 @@ TEST_F(HiddenStateTest, CaptureLeavesTheLogitsUnchanged) {
     const auto seqs = sequences(model_->n_vocab());
     Scorer plain(*model_, settings_of(4, 32));
     std::vector<std::vector<std::vector<float>>> a(seqs.size()), b;
-    plain.score(seqs, [&](size_t seq, int32_t, std::span<const float> row) { a[seq].emplace_back(row.begin(), row.end()); });
+    plain.score(seqs, [&](size_t seq, int32_t, std::span<const float> row) {
+        a[seq].emplace_back(row.begin(), row.end());
+    });
     Scorer with(*model_, settings_of(4, 32));
     capture(with, seqs, &b);
     EXPECT_EQ(a, b);
@@ -167,8 +172,9 @@ std::unique_ptr<ActivationChecker> check(const Model &model, const ProofRun &run
     for (const auto &s : run.seqs) lengths.push_back((int64_t)s.output_token_ids.size());
     auto checker = std::make_unique<ActivationChecker>(run.file, lengths, model.n_embd());
     Scorer scorer(model, settings_of(4, 64));
-    scorer.score(run.seqs, [](size_t, int32_t, std::span<const float>) {}, {},
-                 [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); });
+    scorer.score(
+        run.seqs, [](size_t, int32_t, std::span<const float>) {}, {},
+        [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); });
     return checker;
 }
 
@@ -199,11 +205,12 @@ TEST_F(HiddenStateTest, HonestProofsVerifyExactlyAndARequantisedModelDoesNot) {
     ProofRun cheat = prove(*q8, prompts, spec, dir_ + "/q8.jsonl");
     const auto bad = check(*model_, cheat);
     const FingerprintStats bs = bad->fingerprint_stats();
-    std::printf("[ measured ] Q8_0 tiny model: fingerprint L2 median %.4g (relative %.3g), %.1f%% identical; "
-                "TOPLOC %lld of %lld chunks pass, max exp mismatches %d, max mant err mean %.3g\n",
-                bs.median, bs.mean_relative, 100 * bs.zero_rate, (long long)bad->toploc_stats().passed,
-                (long long)bad->toploc_stats().chunks, bad->toploc_stats().max_exp_mismatches,
-                bad->toploc_stats().max_mant_err_mean);
+    std::printf(
+        "[ measured ] Q8_0 tiny model: fingerprint L2 median %.4g (relative %.3g), %.1f%% identical; "
+        "TOPLOC %lld of %lld chunks pass, max exp mismatches %d, max mant err mean %.3g\n",
+        bs.median, bs.mean_relative, 100 * bs.zero_rate, (long long)bad->toploc_stats().passed,
+        (long long)bad->toploc_stats().chunks, bad->toploc_stats().max_exp_mismatches,
+        bad->toploc_stats().max_mant_err_mean);
     EXPECT_GT(bs.median, 0.0);
     EXPECT_EQ(bs.zero_rate, 0.0);
 }
@@ -221,7 +228,8 @@ TEST_F(HiddenStateTest, ProofFilesAreCheckedAgainstTheSequences) {
         ActivationChecker c(run.file, wrong, model_->n_embd());
         ADD_FAILURE();
     } catch (const InputError &e) {
-        EXPECT_NE(std::string(e.what()).find("sequence 1 has proofs for 40 tokens"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("sequence 1 has proofs for 40 tokens"), std::string::npos)
+            << e.what();
     }
     // A tampered line: a proof too few, then a corrupt base64 fingerprint.
     std::ifstream in(dir_ + "/small.jsonl");
@@ -263,7 +271,8 @@ TEST_F(HiddenStateTest, ProofFilesAreCheckedAgainstTheSequences) {
 
 TEST_F(HiddenStateTest, NpzRoundTripsActivations) {
     NpyArray a{"a0", "<u2", {2, 3}, {}};
-    for (uint16_t v : {1, 2, 3, 4, 5, 0xFFFF}) a.data.push_back(uint8_t(v)), a.data.push_back(uint8_t(v >> 8));
+    for (uint16_t v : {1, 2, 3, 4, 5, 0xFFFF})
+        a.data.push_back(uint8_t(v)), a.data.push_back(uint8_t(v >> 8));
     NpyArray b{"a1", "<f4", {3}, {}};
     for (float f : {1.0f, -2.5f, 1.00390625f}) {
         uint8_t bytes[4];
@@ -277,7 +286,8 @@ TEST_F(HiddenStateTest, NpzRoundTripsActivations) {
     const auto acts = npz_activations_bf16(dir_ + "/acts.npz");
     ASSERT_EQ(acts.size(), 2u);
     EXPECT_EQ(acts[0], (std::vector<uint16_t>{1, 2, 3, 4, 5, 0xFFFF}));
-    EXPECT_EQ(acts[1], (std::vector<uint16_t>{0x3F80, 0xC020, 0x3F80}));  // float32 rounded to bf16, ties even
+    EXPECT_EQ(acts[1],
+              (std::vector<uint16_t>{0x3F80, 0xC020, 0x3F80}));  // float32 rounded to bf16, ties even
     NpyArray c{"b0", "<u2", {1}, {0, 0}};
     npz_write(dir_ + "/names.npz", {a, c});
     EXPECT_THROW(npz_activations_bf16(dir_ + "/names.npz"), InputError);
