@@ -63,7 +63,7 @@ public:
         proofs_.chunks.resize(n_seqs);
     }
     void add(size_t seq, std::span<const float> h) {
-        std::vector<uint16_t> f(size_t(pr_.total));
+        std::vector<uint16_t> f((size_t)pr_.total);
         for (size_t i = 0; i < pr_.p.size(); ++i)
             pr_.p[i].project(h, std::span(f).subspan(size_t(pr_.offset[i]), size_t(o_.ks[i])));
         proofs_.fp[seq].push_back(std::move(f));
@@ -159,7 +159,7 @@ void config_run(const LabSpec &spec, const LabConfig &c, Model &ref, const std::
     VerifyOptions v;
     v.sampling = lab_claimed(spec, "t1");
     v.noise = *noise_profile_from_name(spec.noise);
-    std::vector<uint16_t> own(size_t(pr.total)), row(size_t(n_embd));
+    std::vector<uint16_t> own((size_t)pr.total), row((size_t)n_embd);
     if (collector)
         v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) {
             ojson l2 = ojson::array(), tl = ojson::array();

@@ -10,6 +10,7 @@
 
 #include "difr/buckets.h"
 #include "difr/error.h"
+#include "difr/jsonl.h"
 #include "difr/lab_fingerprints.h"
 #include "difr/results.h"
 #include "difr/stats.h"
