@@ -112,9 +112,16 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
         try {
             j = json::parse(line);
         } catch (const json::parse_error &e) {
+            if (!header)
+                throw InputError(where +
+                                 ": not a fingerprints file (its first line must be the header object "
+                                 "with \"format\": \"" +
+                                 std::string(kFormat) + "\")");
             throw InputError(where + ": malformed JSON: " + e.what());
         }
-        if (!j.is_object()) throw InputError(where + ": expected a JSON object");
+        if (!j.is_object())
+            throw InputError(where + ": expected a JSON object" +
+                             std::string(header ? "" : " (not a fingerprints file?)"));
         if (!header) {
             header = true;
             if (j.value("format", "") != kFormat)
