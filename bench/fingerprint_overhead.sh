@@ -3,7 +3,7 @@
 # difr verify with and without --fingerprints, alternating within each repetition so that both sides of each
 # ratio see the same (shared, noisy) machine. Also peak RSS of verify with and without capture.
 #   bench/fingerprint_overhead.sh     # defaults: 1 thread, 24 default prompts x 64 tokens, k 8, 3 repeats
-# Environment: THREADS, REPEATS, MAX_TOKENS, K.
+# Environment: THREADS, REPEATS, MAX_TOKENS, K, N_PROMPTS (the first N of data/prompts/default.jsonl).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 
@@ -14,7 +14,9 @@ MAX_TOKENS="${MAX_TOKENS:-64}"
 K="${K:-8}"
 WORK="$DIFR_CACHE/bench/fingerprints"
 mkdir -p "$WORK"
-PROMPTS="$DIFR_ROOT/data/prompts/default.jsonl"
+N_PROMPTS="${N_PROMPTS:-24}"
+PROMPTS="$WORK/prompts.jsonl"
+head -n "$N_PROMPTS" "$DIFR_ROOT/data/prompts/default.jsonl" >"$PROMPTS"
 SAMPLING=(--temperature 1 --seed 42 --top-k 50 --top-p 0.95)
 
 median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
