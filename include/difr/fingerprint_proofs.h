@@ -126,7 +126,8 @@ struct ToplocStats {
 class ActivationChecker {
 public:
     // Throws InputError (naming the file and sequence) when the claims do not fit the sequences: another
-    // sequence count, a sequence whose token count differs, a hidden size other than the model's.
+    // sequence count, a sequence whose token count differs, a hidden size other than the model's. `claimed`
+    // is referenced, not copied: it must outlive the checker.
     ActivationChecker(const ActivationProofsFile &claimed, std::span<const int64_t> output_lengths,
                       int32_t n_embd, const ToplocThresholds &thresholds = {},
                       ToplocSemantics semantics = ToplocSemantics::cpp);
