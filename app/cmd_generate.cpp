@@ -23,6 +23,8 @@ void register_generate(CLI::App &app) {
         int32_t max_tokens = 128;
         std::string artifact, seed_proof = "none";
         int32_t top_logprobs = 5;
+        ProofOptions proofs;
+        std::string proofs_out;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd =
@@ -50,9 +52,16 @@ void register_generate(CLI::App &app) {
            "or weighted (gonka PR #1448's deterministic-sampling draw); needs --artifact")
         ->check(CLI::IsMember({"none", "uniform", "weighted"}))
         ->capture_default_str();
+    add_proof_options(*cmd, o->proofs);
+    cmd->add_option("--fingerprints-out", o->proofs_out,
+                    "where --fingerprint/--toploc proofs go (default: OUT.fingerprints.jsonl)");
     cmd->callback([o] {
         if (o->seed_proof != "none" && o->artifact.empty())
             throw CLI::RequiredError("--artifact (for --seed-proof)");
+        if (!o->artifact.empty() && !o->proofs.spec().empty())
+            throw CLI::ValidationError("--artifact",
+                                       "cannot be combined with --fingerprint or --toploc in one run: generate the "
+                                       "artifact and the activation proofs separately");
         if (o->prompt.empty() && o->prompts_file.empty()) throw CLI::RequiredError("--prompt or --prompts");
         std::vector<std::vector<ChatMessage>> convs;
         if (!o->prompt.empty())
@@ -116,6 +125,19 @@ void register_generate(CLI::App &app) {
         g.sampling = o->sampling.params;
         g.noise = o->sampling.profile();
         g.max_tokens = o->max_tokens;
+        // Activation proofs: each sampled row's hidden state goes to the prover, each finished sequence's
+        // proofs to the fingerprints file (in sequence order).
+        const ActivationProofSpec proof_spec = o->proofs.spec();
+        std::unique_ptr<ActivationProver> prover;
+        std::unique_ptr<ActivationProofsWriter> proof_writer;
+        const std::string proofs_path =
+            o->proofs_out.empty() ? o->out + ".fingerprints.jsonl" : o->proofs_out;
+        if (!proof_spec.empty()) {
+            prover = std::make_unique<ActivationProver>(proof_spec, model->n_embd());
+            proof_writer = std::make_unique<ActivationProofsWriter>(proofs_path, model->description(),
+                                                                    model->n_embd(), proof_spec);
+            g.on_hidden = [&](size_t seq, int32_t j, std::span<const float> h) { prover->add(seq, j, h); };
+        }
         ProgressBar bar("generate", prompts.size());
         size_t done = 0;
         GenerateStats stats;
@@ -133,6 +155,7 @@ void register_generate(CLI::App &app) {
                                .dump()
                         << "\n"
                         << std::flush;
+                if (prover) proof_writer->write(i, prover->finish(i));
                 bar.update(++done);
             });
         bar.finish();
@@ -150,6 +173,7 @@ void register_generate(CLI::App &app) {
         meta["prompt_tokens"] = stats.prompt_tokens;
         meta["generated_tokens"] = stats.generated_tokens;
         meta["seconds"] = secs;
+        if (prover) meta["fingerprints"] = proofs_path;
         file_write_atomic(o->out + ".meta.json", meta.dump(2) + "\n");
         partial.close();
         std::filesystem::remove(partial_path);
@@ -158,6 +182,17 @@ void register_generate(CLI::App &app) {
         std::printf("generated %zu sequences, %lld tokens in %.1f s (%.1f tok/s) -> %s\n", seqs.size(),
                     (long long)stats.generated_tokens, secs, stats.generated_tokens / std::max(secs, 1e-9),
                     o->out.c_str());
+        if (prover) {
+            std::string what;
+            if (proof_spec.fingerprint)
+                what += "fingerprints k=" + std::to_string(proof_spec.fingerprint->k) + " (" +
+                        std::to_string(proof_spec.fingerprint->bytes_per_token()) + " bytes/token)";
+            if (proof_spec.toploc)
+                what += std::string(what.empty() ? "" : ", ") + "TOPLOC top-" +
+                        std::to_string(proof_spec.toploc->topk) + " per " +
+                        std::to_string(proof_spec.toploc->decode_batching_size) + " tokens";
+            std::printf("activation proofs: %s -> %s\n", what.c_str(), proofs_path.c_str());
+        }
     });
 }
 

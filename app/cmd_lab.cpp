@@ -6,6 +6,7 @@
 #include "difr/lab.h"
 #include "difr/lab_analysis.h"
 #include "difr/lab_artifacts.h"
+#include "difr/lab_fingerprints.h"
 
 namespace difr::app {
 
@@ -13,7 +14,7 @@ void register_lab(CLI::App &app) {
     struct Opts {
         std::string file, out;
         int32_t threads = -1, n_prompts = -1, max_tokens = -1;
-        bool artifacts = false;
+        bool artifacts = false, fingerprints = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
@@ -27,10 +28,14 @@ void register_lab(CLI::App &app) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--max-tokens", o->max_tokens, "override the lab file's max_tokens")
         ->check(CLI::PositiveNumber);
-    cmd->add_flag(
+    CLI::Option *artifacts = cmd->add_flag(
         "--artifacts", o->artifacts,
         "the file is an artifact lab (data/lab/artifacts.toml): which check of an inference artifact "
         "catches which prover (docs/lab.md)");
+    cmd->add_flag("--fingerprints", o->fingerprints,
+                  "the activation-proof lab instead (docs/fingerprints.md): Activation-DiFR, TOPLOC and "
+                  "Token-DiFR on the same tokens, into OUT/fingerprints/")
+        ->excludes(artifacts);
     cmd->callback([o] {
         if (o->artifacts) {
             ArtifactLabSpec spec = artifact_lab_read(o->file);
@@ -73,6 +78,12 @@ void register_lab(CLI::App &app) {
         };
         std::fprintf(stderr, "lab %s: %zu configurations, %d prompts x %d tokens -> %s\n", spec.name.c_str(),
                      spec.configs.size(), spec.n_prompts, spec.max_tokens, o->out.c_str());
+        if (o->fingerprints) {
+            fingerprint_lab_run(spec, o->out, env);
+            std::fputs(fingerprint_lab_analyze(o->out).c_str(), stdout);
+            std::printf("report: %s/fingerprints/report.html\n", o->out.c_str());
+            return;
+        }
         const LabRunStats st = lab_run(spec, o->out, env);
         std::printf("lab %s: %d configurations run, %d kept from an earlier run -> %s/lab.json\n",
                     spec.name.c_str(), st.configs_run, st.configs_resumed, o->out.c_str());

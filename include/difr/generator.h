@@ -36,6 +36,10 @@ struct GenerateOptions {
     std::function<int32_t(size_t seq, int32_t j, std::span<const float> logits)> sampler;
     // Sees every sampled row with the token chosen (a prover records its top-k logprobs there).
     std::function<void(size_t seq, int32_t j, std::span<const float> logits, int32_t token)> on_row;
+    // When set, called with the final hidden state (the LM head's input) of the row that samples output token
+    // j of sequence seq, before it is sampled; valid only during the call. The context then returns hidden
+    // states beside logits (docs/fingerprints.md).
+    std::function<void(size_t seq, int32_t j, std::span<const float> hidden)> on_hidden;
 };
 
 struct GenerateStats {
