@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "difr/fingerprint_proofs.h"
 #include "difr/http.h"
 #include "difr/model.h"
 #include "difr/noise.h"
@@ -21,7 +22,8 @@ struct EngineOptions {
 struct SamplingOptions {
     SamplingParams params;
     std::string noise = "vllm";
-    NoiseProfile profile() const;  // throws CLI::ValidationError for an unknown profile
+    NoiseProfile profile() const;  // throws CLI::ValidationError for an unknown profile (and for "auto")
+    bool noise_auto() const { return noise == "auto"; }  // verify and audit: identify the profile
 };
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o);
@@ -35,6 +37,17 @@ struct RemoteReferenceOptions {
     int32_t topk = 5;
 };
 void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help);
+
+// --fingerprint K, --toploc and their settings: activation proofs a prover emits beside its tokens.
+struct ProofOptions {
+    int32_t fingerprint_k = 0;  // 0: no fingerprints
+    uint64_t fingerprint_seed = 42;
+    std::string fingerprint_basis = "orthonormal", fingerprint_dtype = "f16";
+    bool toploc = false;
+    int32_t toploc_topk = 128, toploc_chunk = 32;
+    ActivationProofSpec spec() const;  // throws InputError for a bad combination
+};
+void add_proof_options(CLI::App &cmd, ProofOptions &o);
 
 // The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
 std::string cache_dir();
@@ -59,5 +72,8 @@ void register_registry(CLI::App &app);
 void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
 void register_audit_report(CLI::App &app);
+void register_noise(CLI::App &app);
+void register_validate(CLI::App &app);
+void register_toploc(CLI::App &app);
 
 }  // namespace difr::app

@@ -3,10 +3,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app.h"
 #include "difr/error.h"
+#include "difr/identify.h"
 #include "difr/reference.h"
 #include "difr/results.h"
 #include "difr/verify.h"
@@ -22,6 +25,9 @@ void register_verify(CLI::App &app) {
         int32_t concurrency = 8;
         double fail_below = -1.0;
         HttpOptions http;
+        std::string fingerprints;
+        ToplocThresholds toploc;
+        double fingerprint_max_l2 = -1.0;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand("verify", "verify token sequences against a reference model");
@@ -41,6 +47,21 @@ void register_verify(CLI::App &app) {
     cmd->add_option("--concurrency", o->concurrency, "requests in flight to a remote reference")
         ->capture_default_str();
     add_http_options(*cmd, o->http);
+    cmd->add_option(
+        "--fingerprints", o->fingerprints,
+        "a fingerprints file from difr generate --fingerprint/--toploc: checks the proofs against "
+        "the reference's own hidden states (OUT/fingerprints.jsonl, OUT/toploc.jsonl)");
+    cmd->add_option("--fingerprint-max-l2", o->fingerprint_max_l2,
+                    "exit with status 1 if any token's fingerprint distance exceeds this");
+    cmd->add_option("--toploc-max-exp-mismatches", o->toploc.max_exp_mismatches,
+                    "TOPLOC: a chunk fails above this many exponent mismatches")
+        ->capture_default_str();
+    cmd->add_option("--toploc-max-mant-err-mean", o->toploc.max_mant_err_mean,
+                    "TOPLOC: a chunk fails above this mean mantissa error")
+        ->capture_default_str();
+    cmd->add_option("--toploc-max-mant-err-median", o->toploc.max_mant_err_median,
+                    "TOPLOC: a chunk fails above this median mantissa error")
+        ->capture_default_str();
     cmd->callback([o] {
         const SequenceFile file = sequences_read(o->input);
         const std::string model_path = model_resolve(o->engine.model);
@@ -51,7 +72,22 @@ void register_verify(CLI::App &app) {
         const bool remote = ref.kind == ReferenceSpec::Kind::remote;
         if (o->concurrency < 1)
             throw InputError("--concurrency must be at least 1 (got " + std::to_string(o->concurrency) + ")");
+        std::optional<ActivationProofsFile> claimed;
+        if (!o->fingerprints.empty()) {
+            if (remote)
+                throw InputError(
+                    "--fingerprints needs the local engine: a remote reference returns no hidden "
+                    "states");
+            claimed = activation_proofs_read(o->fingerprints);
+        }
         auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
+        std::unique_ptr<ActivationChecker> checker;
+        if (claimed) {
+            std::vector<int64_t> lengths;
+            for (const TokenSequence &s : file.sequences)
+                lengths.push_back((int64_t)s.output_token_ids.size());
+            checker = std::make_unique<ActivationChecker>(*claimed, lengths, model->n_embd(), o->toploc);
+        }
         std::error_code ec;
         std::filesystem::create_directories(o->out, ec);
         if (ec) throw InputError("cannot create output directory '" + o->out + "': " + ec.message());
@@ -59,7 +95,17 @@ void register_verify(CLI::App &app) {
 
         VerifyOptions v;
         v.sampling = o->sampling.params;
-        v.noise = o->sampling.profile();
+        if (o->sampling.noise_auto()) {
+            if (remote)
+                throw InputError(
+                    "--noise auto scores with the local engine; with a remote reference run difr "
+                    "audit --noise auto, or name the profile");
+            v.identify.assign(std::begin(kNoiseProfiles), std::end(kNoiseProfiles));
+        } else {
+            v.noise = o->sampling.profile();
+        }
+        if (checker)
+            v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); };
         ProgressBar bar("verify", file.sequences.size());
         VerifyResult r;
         if (remote) {
@@ -93,20 +139,69 @@ void register_verify(CLI::App &app) {
             prov["engine"] = nullptr;  // the model file gave only its vocabulary; the reference scored
             prov["concurrency"] = o->concurrency;
         }
+        if (r.identification) {
+            prov["noise_identified"] = std::string(noise_profile_name(r.noise));
+            prov["noise_covers"] = std::string(noise_profile_covers(r.noise));
+            prov["noise_identification"] =
+                nlohmann::ordered_json::parse(identification_to_json(*r.identification));
+        }
         prov["tokens_evaluated"] = r.stats.tokens_evaluated;
         prov["decode_calls"] = r.stats.decode_calls;
         prov["seconds"] = r.seconds;
+        FingerprintStats fstats;
+        ToplocStats tstats;
+        if (checker) {
+            activation_checks_write(*checker, o->out + "/fingerprints.jsonl", o->out + "/toploc.jsonl");
+            prov["fingerprints_file"] = o->fingerprints;
+            if (claimed->spec.fingerprint) {
+                fstats = checker->fingerprint_stats();
+                prov["fingerprints"] = nlohmann::ordered_json::parse(fingerprint_stats_json(fstats));
+            }
+            if (claimed->spec.toploc) {
+                tstats = checker->toploc_stats();
+                prov["toploc"] = nlohmann::ordered_json::parse(toploc_stats_json(tstats, o->toploc));
+            }
+        }
         file_write_atomic(o->out + "/summary.json", summary_to_json(r.summary, prov.dump()));
 
         if (r.summary.skipped_sequences > 0)
             std::fprintf(stderr, "difr: skipped %lld sequences with empty outputs\n",
                          (long long)r.summary.skipped_sequences);
         if (remote) std::printf("reference: %s\n", ref.describe(*model).c_str());
+        if (r.identification) std::printf("%s\n", identification_line(*r.identification).c_str());
         std::printf("%s\n", summary_audit_line(r.summary).c_str());
         std::printf(
             "  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",
             r.summary.avg_prob, r.summary.avg_margin, 100.0 * r.summary.infinite_margin_rate,
             r.summary.avg_logit_rank, r.stats.tokens_evaluated / std::max(r.seconds, 1e-9), o->out.c_str());
+        bool proofs_fail = false;
+        if (claimed && claimed->spec.fingerprint) {
+            const FingerprintSpec &f = *claimed->spec.fingerprint;
+            std::printf(
+                "fingerprints (k=%d, %s): %lld tokens, L2 mean %.4g median %.4g p99 %.4g max %.4g, "
+                "%.2f%% identical -> %s/fingerprints.jsonl\n",
+                f.k, fingerprint_basis_name(f.basis).c_str(), (long long)fstats.tokens, fstats.mean,
+                fstats.median, fstats.p99, fstats.max, 100.0 * fstats.zero_rate, o->out.c_str());
+            if (o->fingerprint_max_l2 >= 0 && fstats.max > o->fingerprint_max_l2) {
+                std::fprintf(stderr, "difr: fingerprint distance %.4g exceeds %.4g\n", fstats.max,
+                             o->fingerprint_max_l2);
+                proofs_fail = true;
+            }
+        }
+        if (claimed && claimed->spec.toploc) {
+            std::printf(
+                "TOPLOC (top-%d, %d tokens per proof): %lld of %lld chunks pass, max exp mismatches "
+                "%d, max mant err mean %.3g, median %.3g -> %s/toploc.jsonl\n",
+                claimed->spec.toploc->topk, claimed->spec.toploc->decode_batching_size,
+                (long long)tstats.passed, (long long)tstats.chunks, tstats.max_exp_mismatches,
+                tstats.max_mant_err_mean, tstats.max_mant_err_median, o->out.c_str());
+            if (tstats.passed < tstats.chunks) {
+                std::fprintf(stderr, "difr: %lld TOPLOC chunks fail the thresholds\n",
+                             (long long)(tstats.chunks - tstats.passed));
+                proofs_fail = true;
+            }
+        }
+        if (proofs_fail) std::exit(1);
         if (o->fail_below >= 0 && r.summary.exact_match_rate < o->fail_below) {
             std::fprintf(stderr, "difr: exact-match rate %.4f is below %.4f\n", r.summary.exact_match_rate,
                          o->fail_below);

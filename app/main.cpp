@@ -14,7 +14,11 @@ namespace difr::app {
 
 NoiseProfile SamplingOptions::profile() const {
     if (auto p = noise_profile_from_name(noise)) return *p;
-    throw CLI::ValidationError("--noise", "unknown noise profile '" + noise + "'");
+    if (noise_auto())
+        throw CLI::ValidationError("--noise",
+                                   "auto identifies the profile of tokens and exists for verify and audit");
+    throw CLI::ValidationError("--noise", "unknown noise profile '" + noise + "' (profiles: " +
+                                              noise_profile_names() + "; verify and audit also take auto)");
 }
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o) {
@@ -45,7 +49,13 @@ void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
     cmd.add_option("--seed", o.params.seed, "sampling seed")->capture_default_str();
     cmd.add_option("--min-p", o.params.min_p, "llama.cpp's min-p, llama.cpp profile only; 0: off")
         ->capture_default_str();
-    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22, torch-cpu, llama.cpp")
+    cmd.add_option(
+           "--noise", o.noise,
+           "noise profile: vllm (vLLM 0.31-0.33; the default since vLLM moved to murmur3 noise: before, "
+           "vllm meant today's vllm-0.30), vllm-fp64 (--use-fp64-gumbel), vllm-0.30 (vLLM 0.24-0.30), "
+           "vllm-0.30-fp64, vllm-0.22, sglang (deterministic mode), torch-cpu, llama.cpp; verify and "
+           "audit also take auto (score under every profile and say which explains the tokens). "
+           "docs/semantics.md lists the versions each covers")
         ->capture_default_str();
 }
 
@@ -56,6 +66,39 @@ void add_http_options(CLI::App &cmd, HttpOptions &o) {
         ->capture_default_str();
     cmd.add_option("--backoff", o.backoff_initial_s, "first retry delay in seconds, doubled per retry")
         ->capture_default_str();
+}
+
+void add_proof_options(CLI::App &cmd, ProofOptions &o) {
+    cmd.add_option(
+           "--fingerprint", o.fingerprint_k,
+           "Activation-DiFR: k values (2 to 128) per generated token, projected from its hidden state")
+        ->check(CLI::Range(kFingerprintMinK, kFingerprintMaxK));
+    cmd.add_option("--fingerprint-seed", o.fingerprint_seed, "seed of the projection")->capture_default_str();
+    cmd.add_option("--fingerprint-basis", o.fingerprint_basis, "orthonormal or gaussian (DiFR's code)")
+        ->check(CLI::IsMember({"orthonormal", "gaussian"}))
+        ->capture_default_str();
+    cmd.add_option("--fingerprint-dtype", o.fingerprint_dtype, "f16 or bf16: 2 bytes per value")
+        ->check(CLI::IsMember({"f16", "bf16"}))
+        ->capture_default_str();
+    cmd.add_flag("--toploc", o.toploc, "TOPLOC proofs (toploc 0.1.6 format) of the generated tokens");
+    cmd.add_option("--toploc-topk", o.toploc_topk, "TOPLOC: activations per proof")->capture_default_str();
+    cmd.add_option("--toploc-chunk", o.toploc_chunk,
+                   "TOPLOC: generated tokens per proof (decode_batching_size)")
+        ->capture_default_str();
+}
+
+ActivationProofSpec ProofOptions::spec() const {
+    ActivationProofSpec s;
+    if (fingerprint_k > 0) {
+        FingerprintSpec f;
+        f.k = fingerprint_k;
+        f.seed = fingerprint_seed;
+        f.basis = fingerprint_basis_parse(fingerprint_basis);
+        f.dtype = fingerprint_dtype_parse(fingerprint_dtype);
+        s.fingerprint = f;
+    }
+    if (toploc) s.toploc = ToplocSpec{toploc_topk, toploc_chunk};
+    return s;
 }
 
 void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help) {
@@ -110,6 +153,9 @@ int main(int argc, char **argv) {
     difr::app::register_prompts(app);
     difr::app::register_audit(app);
     difr::app::register_audit_report(app);
+    difr::app::register_noise(app);
+    difr::app::register_validate(app);
+    difr::app::register_toploc(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -36,7 +36,7 @@ bool engine_kernels_difr(const std::string &name) {
 }
 
 llama_context *engine_context_make(const Model &model, const EngineSettings &s, int32_t n_ctx,
-                                   int32_t n_seq_max) {
+                                   int32_t n_seq_max, bool embeddings) {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)n_ctx;
     cp.n_batch = (uint32_t)s.n_batch;
@@ -61,6 +61,10 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
                 "ggml "
                 "and report it (docs/engine.md, \"Throughput\")");
         cp.cb_eval = engine_graph_rewrite;
+    }
+    if (embeddings) {
+        cp.embeddings = true;
+        cp.pooling_type = LLAMA_POOLING_TYPE_NONE;  // one hidden state per token, not one per sequence
     }
     llama_context *ctx = llama_init_from_model(model.raw(), cp);
     if (!ctx)

@@ -45,8 +45,10 @@ bool engine_graph_rewrite(ggml_tensor *t, bool ask, void *user_data);
 // as before. Returns the moves (from, to) for the caller's own slot state; `busy` is updated.
 std::vector<std::pair<int32_t, int32_t>> engine_slots_compact(llama_memory_t mem, std::vector<bool> &busy);
 
-// A context for scoring or generation, configured from the settings.
+// A context for scoring or generation, configured from the settings. `embeddings`: llama.cpp also returns
+// the final hidden state (t_embd, the LM head's input) of every output row, beside its logits; it then
+// outputs every token of a batch (docs/fingerprints.md measures what that costs).
 llama_context *engine_context_make(const Model &model, const EngineSettings &settings, int32_t n_ctx,
-                                   int32_t n_seq_max);
+                                   int32_t n_seq_max, bool embeddings = false);
 
 }  // namespace difr
