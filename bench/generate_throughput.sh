@@ -3,7 +3,7 @@
 # batch and number of parallel sequences; prompts as long as difr's on average, as many new tokens as difr's
 # limit), measured in the same run, alternating within each repetition.
 #   bench/generate_throughput.sh        # defaults: all cores, 8 parallel sequences, 24 prompts x 128 tokens, 3 repeats
-# Environment: THREADS, PARALLEL, BATCH, MAX_TOKENS, REPEATS, CPU_TIME (1: also the 1-thread CPU-time ratio,
+# Environment: THREADS, PARALLEL, BATCH, MAX_TOKENS, REPEATS, WORK (scratch folder), CPU_TIME (1: also the 1-thread CPU-time ratio,
 # which a shared machine's load does not disturb; the default).
 #
 # What is compared: difr generate decodes the 24 default prompts with continuous batching (PARALLEL slots,
@@ -25,7 +25,7 @@ BATCH="${BATCH:-512}"
 MAX_TOKENS="${MAX_TOKENS:-128}"
 REPEATS="${REPEATS:-3}"
 CPU_TIME="${CPU_TIME:-1}"
-WORK="$DIFR_CACHE/bench/generate"
+WORK="${WORK:-$DIFR_CACHE/bench/generate}"
 mkdir -p "$WORK"
 [ -x "$BATCHED_BENCH" ] || die "llama-batched-bench not built ($BATCHED_BENCH); run scripts/build.sh"
 SAMPLING=(--temperature 1 --seed 42 --top-k 50 --top-p 0.95)

@@ -2,7 +2,7 @@
 # difr verify throughput against llama.cpp's own prefill speed (llama-bench, same model, threads and batch),
 # measured in the same run, and difr's peak memory for 1x and 4x the sequences.
 #   bench/verify_throughput.sh            # defaults: all cores, batch 512, 24 prompts x 200 tokens, 3 repeats
-# Environment: THREADS, BATCH, REPEATS, MAX_TOKENS, CPU_TIME (1, the default: also the same comparison on one
+# Environment: THREADS, BATCH, REPEATS, MAX_TOKENS, WORK (scratch folder), CPU_TIME (1, the default: also the same comparison on one
 # thread in CPU seconds, which a shared machine's load does not disturb, and difr verify with ggml's kernels).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
@@ -14,7 +14,7 @@ THREADS="${THREADS:-$(nproc)}"
 BATCH="${BATCH:-512}"
 REPEATS="${REPEATS:-3}"
 MAX_TOKENS="${MAX_TOKENS:-200}"
-WORK="$DIFR_CACHE/bench"
+WORK="${WORK:-$DIFR_CACHE/bench}"
 mkdir -p "$WORK"
 [ -x "$LLAMA_BENCH" ] || die "llama-bench not built ($LLAMA_BENCH); run scripts/build.sh"
 
