@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ struct AuditOptions {
     // A second reference verifying the same tokens, compared with the first token by token (docs/audit.md,
     // "Trusting the reference").
     std::optional<ReferenceSpec> cross_reference;
+    // Called before each request and each verified row (VerifyOptions::interrupt_check); an exception thrown
+    // from it abandons the audit, and what was stored stays stored for a re-run.
+    std::function<void()> interrupt_check;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.

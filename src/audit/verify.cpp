@@ -2,12 +2,9 @@
 
 #include <chrono>
 #include <map>
-#include <memory>
-#include <stdexcept>
 #include <vector>
 
-#include "difr/inverse_cdf.h"
-#include "difr/llamacpp_sampler.h"
+#include "difr/row_scorer.h"
 
 namespace difr {
 
@@ -18,11 +15,10 @@ struct PendingRow {
     TokenMetrics m;
 };
 
-// Per-sequence state while its rows stream in: its noise and the rows kept until the sequence ends, so the
-// JSONL holds whole sequences.
+// Per-sequence state while its rows stream in: its noise (or draws) and the rows kept until the sequence
+// ends, so the JSONL holds whole sequences.
 struct SeqState {
-    std::unique_ptr<NoiseStream> noise;  // Gumbel profiles
-    std::unique_ptr<LlamaCppRng> draws;  // the llama.cpp profile: one draw per output token, in order
+    RowScorer::Sequence scoring;
     std::vector<PendingRow> rows;
 };
 
@@ -32,39 +28,20 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               std::span<const TokenSequence> seqs, const VerifyOptions &options,
                               TokenMetricsWriter *writer, const VerifyProgress &progress,
                               const VerifySink &sink) {
-    sampling_validate(options.sampling);
-    if (options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
-        throw std::invalid_argument("min_p is only defined for the llama.cpp profile (--noise llama.cpp)");
+    RowScorer row_scorer(options.sampling, options.noise, model.n_vocab());
     const auto t0 = std::chrono::steady_clock::now();
-    const int32_t n_vocab = model.n_vocab();
-    const bool greedy = sampling_is_greedy(options.sampling);
     Scorer scorer(model, settings);
     SummaryAccumulator acc;
-    MetricsScratch scratch;
-    const bool inverse_cdf = !greedy && options.noise == NoiseProfile::llama_cpp;
-    std::unique_ptr<LlamaCppSampler> chain;
-    if (inverse_cdf) chain = std::make_unique<LlamaCppSampler>(options.sampling);
-    std::vector<int32_t> chain_ids;
-    std::vector<float> chain_x;
     std::map<size_t, SeqState> active;
     size_t done = 0;
 
     auto on_row = [&](size_t seq, int32_t j, std::span<const float> logits) {
+        if (options.interrupt_check) options.interrupt_check();
         SeqState &st = active[seq];
         const TokenSequence &ts = seqs[seq];
         const int32_t claimed = ts.output_token_ids[j];
-        if (inverse_cdf) {
-            // Rows of a sequence arrive in order (Scorer's contract), so draw j belongs to output token j.
-            if (!st.draws) st.draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
-            chain->filter(logits, chain_ids, chain_x);
-            st.rows.push_back(
-                {claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x, st.draws->next())});
-            return;
-        }
-        if (!greedy && !st.noise) st.noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
-        if (st.noise) st.noise->seek((int64_t)ts.prompt_token_ids.size() - 1 + j);
-        st.rows.push_back(
-            {claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
+        const int64_t pos = (int64_t)ts.prompt_token_ids.size() - 1 + j;
+        st.rows.push_back({claimed, row_scorer.score(st.scoring, logits, claimed, pos)});
     };
     // Sequences finish in the order the scheduler completes them; results are written in input order so that
     // two runs with different batch settings give byte-identical files.
