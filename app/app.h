@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "difr/http.h"
-#include "difr/model_cache.h"
 #include "difr/model.h"
+#include "difr/model_cache.h"
 #include "difr/noise.h"
 #include "difr/sampling.h"
 

@@ -92,7 +92,8 @@ nb::ndarray<nb::numpy, T, nb::ndim<1>> numpy_from(std::vector<T> &&v) {
 nb::ndarray<nb::numpy, bool, nb::ndim<1>> numpy_bools(std::vector<uint8_t> &&v);
 
 // token-difr's TokenSequence objects, dicts with the same keys, or (prompt, output) pairs. Token ids may be
-// any Python integers (NumPy's included). TypeError / InputError name the sequence, the part and the position.
+// any Python integers (NumPy's included). TypeError / InputError name the sequence, the part and the
+// position.
 std::vector<TokenSequence> sequences_from_python(nb::handle outputs);
 
 // [{"role": ..., "content": ...}, ...]; errors name `where` and the message index.

@@ -125,7 +125,8 @@ nb::tuple prompt_set(const std::string &path, size_t limit, int32_t max_tokens, 
 }  // namespace
 
 void register_engine(nb::module_ &m) {
-    nb::class_<PyModel>(m, "Model", "a GGUF model loaded with llama.cpp, with the engine settings it verifies with")
+    nb::class_<PyModel>(m, "Model",
+                        "a GGUF model loaded with llama.cpp, with the engine settings it verifies with")
         .def(
             "__init__",
             [](PyModel *self, const std::string &path, bool vocab_only, int32_t threads, int32_t batch,
@@ -163,7 +164,8 @@ void register_engine(nb::module_ &m) {
             },
             nb::arg("text"), nb::kw_only(), nb::arg("add_special") = false, nb::arg("parse_special") = true)
         .def(
-            "detokenize", [](const PyModel &p, const std::vector<int32_t> &ids) { return p.get().detokenize(ids); },
+            "detokenize",
+            [](const PyModel &p, const std::vector<int32_t> &ids) { return p.get().detokenize(ids); },
             nb::arg("ids"))
         .def(
             "chat_render",
@@ -177,14 +179,15 @@ void register_engine(nb::module_ &m) {
                 return p.get().chat_tokenize(messages_from_python(messages, "messages"));
             },
             nb::arg("messages"))
-        .def("close", [](PyModel &p) { p.model.reset(); }, "frees the weights now rather than when collected");
+        .def(
+            "close", [](PyModel &p) { p.model.reset(); }, "frees the weights now rather than when collected");
 
-    m.def("verify", &verify_local, nb::arg("model"), nb::arg("outputs"), nb::arg("temperature"), nb::arg("top_k"),
-          nb::arg("top_p"), nb::arg("seed"), nb::arg("min_p"), nb::arg("noise"), nb::arg("out_dir"),
-          nb::arg("input_label"), nb::arg("progress"),
+    m.def("verify", &verify_local, nb::arg("model"), nb::arg("outputs"), nb::arg("temperature"),
+          nb::arg("top_k"), nb::arg("top_p"), nb::arg("seed"), nb::arg("min_p"), nb::arg("noise"),
+          nb::arg("out_dir"), nb::arg("input_label"), nb::arg("progress"),
           "verifies token sequences against the model (difr verify); the GIL is released, Ctrl-C stops it");
-    m.def("prompt_set", &prompt_set, nb::arg("path"), nb::arg("limit"), nb::arg("max_tokens"), nb::arg("system"),
-          nb::arg("english_only"), nb::arg("shuffle_seed").none(), nb::arg("tokenizer"),
+    m.def("prompt_set", &prompt_set, nb::arg("path"), nb::arg("limit"), nb::arg("max_tokens"),
+          nb::arg("system"), nb::arg("english_only"), nb::arg("shuffle_seed").none(), nb::arg("tokenizer"),
           "conversations from a ShareGPT/LMSYS/WildChat file filtered like token-difr's construct_prompts: "
           "(conversations, stats, description)");
 }

@@ -46,15 +46,17 @@ std::span<const float> row_floats(const uint8_t *row, RowType type, int64_t col_
             break;
         case RowType::f16:
             for (size_t i = 0; i < n; ++i)
-                buf[i] = (float)std::bit_cast<_Float16>(reinterpret_cast<const uint16_t *>(row)[i * col_stride]);
+                buf[i] =
+                    (float)std::bit_cast<_Float16>(reinterpret_cast<const uint16_t *>(row)[i * col_stride]);
             break;
         case RowType::bf16:  // the upper half of a float32
             for (size_t i = 0; i < n; ++i)
-                buf[i] = std::bit_cast<float>(uint32_t(reinterpret_cast<const uint16_t *>(row)[i * col_stride])
-                                              << 16);
+                buf[i] = std::bit_cast<float>(
+                    uint32_t(reinterpret_cast<const uint16_t *>(row)[i * col_stride]) << 16);
             break;
         case RowType::f64:
-            for (size_t i = 0; i < n; ++i) buf[i] = (float)reinterpret_cast<const double *>(row)[i * col_stride];
+            for (size_t i = 0; i < n; ++i)
+                buf[i] = (float)reinterpret_cast<const double *>(row)[i * col_stride];
             break;
     }
     return buf;
@@ -82,9 +84,10 @@ nb::tuple token_metrics(nb::handle logits_obj, IdArray claimed, IdArray position
                         int32_t top_k, float top_p, uint64_t seed, float min_p, const std::string &noise) {
     nb::ndarray<nb::ro> logits;
     if (!nb::try_cast(logits_obj, logits, /*convert=*/false))
-        throw nb::type_error(("logits: expected a NumPy array, a buffer or a DLPack tensor of shape [J, V], got " +
-                              std::string(nb::type_name(logits_obj.type()).c_str()))
-                                 .c_str());
+        throw nb::type_error(
+            ("logits: expected a NumPy array, a buffer or a DLPack tensor of shape [J, V], got " +
+             std::string(nb::type_name(logits_obj.type()).c_str()))
+                .c_str());
     if (logits.device_type() != nb::device::cpu::value)
         throw InputError("logits are on device type " + std::to_string(logits.device_type()) +
                          " (DLPack code); token_metrics reads CPU memory: move them first (tensor.cpu())");
@@ -98,13 +101,14 @@ nb::tuple token_metrics(nb::handle logits_obj, IdArray claimed, IdArray position
                                  .c_str());
     const size_t J = logits.shape(0), V = logits.shape(1);
     if (V == 0) throw InputError("logits have no columns: V must be at least 1");
-    if (V > (size_t)INT32_MAX) throw InputError("logits have " + std::to_string(V) + " columns, more than any vocabulary");
+    if (V > (size_t)INT32_MAX)
+        throw InputError("logits have " + std::to_string(V) + " columns, more than any vocabulary");
     if (claimed.shape(0) != J)
-        throw InputError("claimed has " + std::to_string(claimed.shape(0)) + " token ids for " + std::to_string(J) +
-                         " rows of logits");
+        throw InputError("claimed has " + std::to_string(claimed.shape(0)) + " token ids for " +
+                         std::to_string(J) + " rows of logits");
     if (positions.shape(0) != J)
-        throw InputError("positions has " + std::to_string(positions.shape(0)) + " entries for " + std::to_string(J) +
-                         " rows of logits");
+        throw InputError("positions has " + std::to_string(positions.shape(0)) + " entries for " +
+                         std::to_string(J) + " rows of logits");
     const std::optional<NoiseProfile> profile = noise_profile_from_name(noise);
     if (!profile) throw InputError("unknown noise profile '" + noise + "'");
     SamplingParams params;
@@ -131,7 +135,8 @@ nb::tuple token_metrics(nb::handle logits_obj, IdArray claimed, IdArray position
         Columns out;
         out.exact_match.resize(J);
         out.predicted.resize(J);
-        for (auto *v : {&out.prob, &out.margin, &out.logit_rank, &out.gumbel_rank, &out.logprob}) v->resize(J);
+        for (auto *v : {&out.prob, &out.margin, &out.logit_rank, &out.gumbel_rank, &out.logprob})
+            v->resize(J);
         for (size_t j = 0; j < J; ++j) {
             check();
             const std::span<const float> row =
@@ -142,7 +147,8 @@ nb::tuple token_metrics(nb::handle logits_obj, IdArray claimed, IdArray position
             TokenMetrics m;
             try {
                 m = scorer.score(seq, row, (int32_t)ids[j], pos[j]);
-            } catch (const std::logic_error &e) {  // invalid_argument included: a parameter or the noise order
+            } catch (
+                const std::logic_error &e) {  // invalid_argument included: a parameter or the noise order
                 throw InputError("row " + std::to_string(j) + " (position " + std::to_string(pos[j]) +
                                  "): " + e.what());
             }

@@ -34,7 +34,8 @@ std::vector<int32_t> ids_from_python(nb::handle ids, size_t seq, const char *par
     nb::object fast = nb::steal(PySequence_Fast(ids.ptr(), ""));
     if (!fast.is_valid()) {
         PyErr_Clear();
-        throw nb::type_error((where + " token ids: expected a list of integers, got " + py_type_name(ids)).c_str());
+        throw nb::type_error(
+            (where + " token ids: expected a list of integers, got " + py_type_name(ids)).c_str());
     }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast.ptr());
     PyObject **items = PySequence_Fast_ITEMS(fast.ptr());
@@ -44,10 +45,9 @@ std::vector<int32_t> ids_from_python(nb::handle ids, size_t seq, const char *par
         nb::object index = nb::steal(PyNumber_Index(items[k]));
         if (!index.is_valid()) {
             PyErr_Clear();
-            throw nb::type_error(
-                (at + ": a token id must be an integer, got " + py_type_name(items[k]) + " " +
-                 nb::repr(nb::handle(items[k])).c_str())
-                    .c_str());
+            throw nb::type_error((at + ": a token id must be an integer, got " + py_type_name(items[k]) +
+                                  " " + nb::repr(nb::handle(items[k])).c_str())
+                                     .c_str());
         }
         int overflow = 0;
         const long long v = PyLong_AsLongLongAndOverflow(index.ptr(), &overflow);
@@ -67,10 +67,12 @@ nb::object field(nb::handle item, const char *name, size_t seq) {
         PyErr_Clear();
         throw InputError("sequence " + std::to_string(seq) + ": the dict has no \"" + name + "\"");
     }
-    throw nb::type_error(("sequence " + std::to_string(seq) +
-                          ": expected a TokenSequence (or a dict with prompt_token_ids and output_token_ids), "
-                          "got " + py_type_name(item))
-                             .c_str());
+    throw nb::type_error(
+        ("sequence " + std::to_string(seq) +
+         ": expected a TokenSequence (or a dict with prompt_token_ids and output_token_ids), "
+         "got " +
+         py_type_name(item))
+            .c_str());
 }
 
 }  // namespace
@@ -79,17 +81,18 @@ std::vector<TokenSequence> sequences_from_python(nb::handle outputs) {
     nb::object fast = nb::steal(PySequence_Fast(outputs.ptr(), ""));
     if (!fast.is_valid()) {
         PyErr_Clear();
-        throw nb::type_error(("outputs: expected a list of TokenSequence, got " + py_type_name(outputs)).c_str());
+        throw nb::type_error(
+            ("outputs: expected a list of TokenSequence, got " + py_type_name(outputs)).c_str());
     }
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast.ptr());
     PyObject **items = PySequence_Fast_ITEMS(fast.ptr());
     std::vector<TokenSequence> seqs((size_t)n);
     for (Py_ssize_t i = 0; i < n; ++i) {
         nb::handle item(items[i]);
-        seqs[(size_t)i].prompt_token_ids = ids_from_python(field(item, "prompt_token_ids", (size_t)i), (size_t)i,
-                                                           "prompt");
-        seqs[(size_t)i].output_token_ids = ids_from_python(field(item, "output_token_ids", (size_t)i), (size_t)i,
-                                                           "output");
+        seqs[(size_t)i].prompt_token_ids =
+            ids_from_python(field(item, "prompt_token_ids", (size_t)i), (size_t)i, "prompt");
+        seqs[(size_t)i].output_token_ids =
+            ids_from_python(field(item, "output_token_ids", (size_t)i), (size_t)i, "output");
     }
     return seqs;
 }
@@ -98,16 +101,17 @@ std::vector<ChatMessage> messages_from_python(nb::handle messages, const std::st
     nb::object fast = nb::steal(PySequence_Fast(messages.ptr(), ""));
     if (!fast.is_valid() || PyUnicode_Check(messages.ptr())) {
         PyErr_Clear();
-        throw nb::type_error((where + ": expected a list of {\"role\", \"content\"} messages, got " +
-                              py_type_name(messages))
-                                 .c_str());
+        throw nb::type_error(
+            (where + ": expected a list of {\"role\", \"content\"} messages, got " + py_type_name(messages))
+                .c_str());
     }
     std::vector<ChatMessage> out;
     const Py_ssize_t n = PySequence_Fast_GET_SIZE(fast.ptr());
     for (Py_ssize_t k = 0; k < n; ++k) {
         nb::handle m(PySequence_Fast_GET_ITEM(fast.ptr(), k));
         const std::string at = where + ", message " + std::to_string(k);
-        if (!PyDict_Check(m.ptr())) throw nb::type_error((at + ": expected a dict, got " + py_type_name(m)).c_str());
+        if (!PyDict_Check(m.ptr()))
+            throw nb::type_error((at + ": expected a dict, got " + py_type_name(m)).c_str());
         nb::dict d = nb::borrow<nb::dict>(m);
         ChatMessage msg;
         for (const char *key : {"role", "content"}) {
@@ -117,7 +121,8 @@ std::vector<ChatMessage> messages_from_python(nb::handle messages, const std::st
             if (v.is_none() && std::string(key) == "content")
                 text = "";  // an empty turn, filtered like token-difr's
             else if (!nb::try_cast<std::string>(v, text))
-                throw nb::type_error((at + ": \"" + key + "\" must be a string, got " + py_type_name(v)).c_str());
+                throw nb::type_error(
+                    (at + ": \"" + key + "\" must be a string, got " + py_type_name(v)).c_str());
             (std::string(key) == "role" ? msg.role : msg.content) = std::move(text);
         }
         out.push_back(std::move(msg));
@@ -160,8 +165,7 @@ NB_MODULE(_difr, m) {
     m.def(
         "noise_profile_check",
         [](const std::string &name) {
-            if (!noise_profile_from_name(name))
-                throw InputError("unknown noise profile '" + name + "'");
+            if (!noise_profile_from_name(name)) throw InputError("unknown noise profile '" + name + "'");
             return std::string(noise_profile_name(*noise_profile_from_name(name)));
         },
         nb::arg("name"), "the canonical name of a noise profile; InputError for an unknown one");
@@ -175,7 +179,7 @@ NB_MODULE(_difr, m) {
             std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> out;
             for (const RegistryEntry &e : r.entries())
                 out.emplace_back(e.hf_name, std::vector<std::pair<std::string, std::string>>(e.names.begin(),
-                                                                                               e.names.end()));
+                                                                                             e.names.end()));
             return out;
         },
         nb::arg("files"), "entries of registry files merged in order: [(hf_name, [(kind, name), ...]), ...]");

@@ -55,14 +55,17 @@ nb::dict verify_remote(nb::handle outputs, int32_t n_vocab, const std::string &s
                        const std::string &api_key, const std::string &api_key_env, int32_t topk,
                        float temperature, int32_t top_k, float top_p, uint64_t seed, const std::string &noise,
                        int32_t concurrency, double timeout, double connect_timeout, int32_t max_attempts,
-                       double backoff, const std::string &out_dir, const std::string &input_label, bool progress) {
+                       double backoff, const std::string &out_dir, const std::string &input_label,
+                       bool progress) {
     const std::vector<TokenSequence> seqs = sequences_from_python(outputs);
     if (n_vocab < 1) throw InputError("vocab_size must be at least 1 (got " + std::to_string(n_vocab) + ")");
-    if (concurrency < 1) throw InputError("concurrency must be at least 1 (got " + std::to_string(concurrency) + ")");
+    if (concurrency < 1)
+        throw InputError("concurrency must be at least 1 (got " + std::to_string(concurrency) + ")");
     const ReferenceSpec ref = reference_spec(spec, model, api_key, api_key_env, topk);
     if (ref.kind != ReferenceSpec::Kind::remote)
-        throw InputError("reference '" + spec + "': expected fireworks=URL or vllm=URL (verify_outputs is the "
-                                                "local reference)");
+        throw InputError("reference '" + spec +
+                         "': expected fireworks=URL or vllm=URL (verify_outputs is the "
+                         "local reference)");
     RemoteVerifyOptions rv;
     rv.verify.sampling = sampling_params(temperature, top_k, top_p, seed);
     rv.verify.noise = noise_profile(noise);
@@ -88,7 +91,8 @@ nb::dict verify_remote(nb::handle outputs, int32_t n_vocab, const std::string &s
             prov["difr_version"] = "0.1.0";
             prov["input"] = input_label;
             prov["n_vocab"] = n_vocab;
-            prov["sampling"] = {{"temperature", temperature}, {"top_k", top_k}, {"top_p", top_p}, {"seed", seed}};
+            prov["sampling"] = {
+                {"temperature", temperature}, {"top_k", top_k}, {"top_p", top_p}, {"seed", seed}};
             prov["noise"] = std::string(noise_profile_name(rv.verify.noise));
             prov["reference"] = nlohmann::ordered_json::parse(ref.to_json());
             prov["engine"] = nullptr;  // the reference scored
@@ -106,10 +110,10 @@ nb::dict verify_remote(nb::handle outputs, int32_t n_vocab, const std::string &s
 
 void register_remote(nb::module_ &m) {
     m.def("verify_remote", &verify_remote, nb::arg("outputs"), nb::arg("n_vocab"), nb::arg("reference"),
-          nb::arg("model"), nb::arg("api_key"), nb::arg("api_key_env"), nb::arg("topk"), nb::arg("temperature"),
-          nb::arg("top_k"), nb::arg("top_p"), nb::arg("seed"), nb::arg("noise"), nb::arg("concurrency"),
-          nb::arg("timeout"), nb::arg("connect_timeout"), nb::arg("max_attempts"), nb::arg("backoff"),
-          nb::arg("out_dir"), nb::arg("input_label"), nb::arg("progress"),
+          nb::arg("model"), nb::arg("api_key"), nb::arg("api_key_env"), nb::arg("topk"),
+          nb::arg("temperature"), nb::arg("top_k"), nb::arg("top_p"), nb::arg("seed"), nb::arg("noise"),
+          nb::arg("concurrency"), nb::arg("timeout"), nb::arg("connect_timeout"), nb::arg("max_attempts"),
+          nb::arg("backoff"), nb::arg("out_dir"), nb::arg("input_label"), nb::arg("progress"),
           "verifies token sequences against a remote prompt-logprob reference (difr verify --reference)");
 
     m.def(
@@ -128,7 +132,8 @@ void register_remote(nb::module_ &m) {
                 nb::object fast = nb::steal(PySequence_Fast(conversations.ptr(), ""));
                 if (!fast.is_valid()) {
                     PyErr_Clear();
-                    throw nb::type_error("conversations: expected a list of conversations (lists of messages)");
+                    throw nb::type_error(
+                        "conversations: expected a list of conversations (lists of messages)");
                 }
                 for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast.ptr()); ++i)
                     convs.push_back(messages_from_python(PySequence_Fast_GET_ITEM(fast.ptr(), i),
@@ -141,7 +146,8 @@ void register_remote(nb::module_ &m) {
             target.endpoint.api_key = api_key;
             target.endpoint.api_key_env = api_key_env;
             target.pin_provider = pin_provider;
-            const ReferenceSpec ref = reference_spec(reference, reference_model, reference_key, reference_key_env, topk);
+            const ReferenceSpec ref =
+                reference_spec(reference, reference_model, reference_key, reference_key_env, topk);
             if (ref.kind == ReferenceSpec::Kind::local && pm.vocab_only)
                 throw InputError("a local reference needs the model's weights; it was loaded vocab_only");
             AuditOptions o;
@@ -165,13 +171,13 @@ void register_remote(nb::module_ &m) {
             });
             return json_to_python(result);
         },
-        nb::arg("model"), nb::arg("conversations"), nb::arg("name"), nb::arg("base_url"), nb::arg("pin_provider"),
-        nb::arg("provider_model"), nb::arg("api_key"), nb::arg("api_key_env"), nb::arg("reference"),
-        nb::arg("reference_model"), nb::arg("reference_key"), nb::arg("reference_key_env"), nb::arg("topk"),
-        nb::arg("temperature"), nb::arg("top_k"), nb::arg("top_p"), nb::arg("seed"), nb::arg("noise"),
-        nb::arg("max_tokens"), nb::arg("concurrency"), nb::arg("send_seed"), nb::arg("logprobs"),
-        nb::arg("provider_ids"), nb::arg("assume_system"), nb::arg("store"), nb::arg("progress"),
-        nb::arg("timeout"), nb::arg("max_attempts"),
+        nb::arg("model"), nb::arg("conversations"), nb::arg("name"), nb::arg("base_url"),
+        nb::arg("pin_provider"), nb::arg("provider_model"), nb::arg("api_key"), nb::arg("api_key_env"),
+        nb::arg("reference"), nb::arg("reference_model"), nb::arg("reference_key"),
+        nb::arg("reference_key_env"), nb::arg("topk"), nb::arg("temperature"), nb::arg("top_k"),
+        nb::arg("top_p"), nb::arg("seed"), nb::arg("noise"), nb::arg("max_tokens"), nb::arg("concurrency"),
+        nb::arg("send_seed"), nb::arg("logprobs"), nb::arg("provider_ids"), nb::arg("assume_system"),
+        nb::arg("store"), nb::arg("progress"), nb::arg("timeout"), nb::arg("max_attempts"),
         "one provider's audit (difr audit): the result object of audit_results.json");
 }
 
