@@ -2,6 +2,7 @@
 // legend. Output is a standalone <svg> element (well-formed XML, no scripts, no external resources).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@ struct ChartOptions {
     double y_min = std::nan(""), y_max = std::nan("");  // NaN: from the data (bar charts always start at 0)
     double rule_y = std::nan("");  // bar charts: a dashed horizontal line at this value (e.g. a threshold)
     int value_digits = 3;          // bar charts: significant digits of the value written above each bar
+    bool legend = true;            // line charts: false leaves the legend out (small multiples share one)
 };
 
 struct SvgBar {
@@ -32,6 +34,13 @@ struct SvgSeries {
     bool dashed = false;
 };
 
+// A shaded band between two curves (e.g. the range honest variation spans), drawn under the series.
+struct SvgBand {
+    std::string name;
+    std::vector<std::array<double, 3>> points;  // (x, lo, hi), in x order
+    std::string color = "#cccccc";
+};
+
 struct SvgLegendEntry {
     std::string name, color;
     bool dashed = false;
@@ -42,8 +51,13 @@ struct SvgLegendEntry {
 // A finite opts.rule_y draws <line class="rule" data-value="..."> across the plot; the axis reaches it.
 std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &opts,
                           const std::vector<SvgLegendEntry> &legend = {});
-// One <polyline class="series"> per series (split at NaN), markers at each point, legend of series names.
-std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &opts);
+// One <polyline class="series"> per series (split at NaN), markers at each point, legend of series names;
+// each band a <polygon class="band"> under them (points with a NaN bound are left out).
+std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &opts,
+                           const std::vector<SvgBand> &bands = {});
+// A legend on its own (<svg> of the given width): for a row of small charts drawn without one.
+std::string svg_legend(const std::vector<SvgLegendEntry> &entries, int width,
+                       const std::vector<SvgBand> &bands = {});
 
 // The start of one of difr's self-contained HTML reports, up to and including <h1>heading</h1>: the page
 // title "difr <heading>" and the shared style sheet plus `extra_css` (rules, one per line). Escapes heading.

@@ -99,6 +99,15 @@ double threshold_calibrate(std::span<const double> neg, double alpha) {
     return v[v.size() - 1 - k];
 }
 
+double threshold_for_flags(std::span<const double> neg, int64_t max_flags) {
+    if (neg.empty()) throw std::invalid_argument("threshold calibration needs at least one honest score");
+    std::vector<double> v(neg.begin(), neg.end());
+    std::sort(v.begin(), v.end(), std::greater<>());
+    // v[j] flags the scores strictly above it, at most j of them (fewer when some tie with v[j]).
+    const size_t allowed = size_t(std::max<int64_t>(max_flags, 0));
+    return v[std::min(allowed, v.size() - 1)];
+}
+
 double rate_above(std::span<const double> scores, double t) {
     if (scores.empty()) return 0.0;
     size_t above = 0;
@@ -124,6 +133,116 @@ double binomial_sf(int64_t k, int64_t m, double p) {
     double sum = 0.0;
     for (double t : terms) sum += std::exp(t - max_term);
     return std::min(1.0, std::exp(max_term) * sum);
+}
+
+double beta_inc(double a, double b, double x) {
+    if (!(a > 0.0 && b > 0.0) || !(x >= 0.0 && x <= 1.0))
+        throw std::invalid_argument("beta_inc needs a, b > 0 and x in [0, 1]");
+    if (x == 0.0 || x == 1.0) return x;
+    // The continued fraction converges fast for x < (a + 1) / (a + b + 2); use the symmetry
+    // I_x(a, b) = 1 - I_{1-x}(b, a) elsewhere. Modified Lentz evaluation.
+    if (x > (a + 1.0) / (a + b + 2.0)) return 1.0 - beta_inc(b, a, 1.0 - x);
+    const double log_front =
+        a * std::log(x) + b * std::log1p(-x) - (std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b));
+    constexpr double tiny = 1e-300, eps = 1e-15;
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0);
+    if (std::fabs(d) < tiny) d = tiny;
+    d = 1.0 / d;
+    double f = d;
+    for (int m = 1; m <= 10000; ++m) {
+        const double dm = double(m);
+        for (int even = 1; even >= 0; --even) {  // the two terms of step m: even then odd
+            const double num = even ? dm * (b - dm) * x / ((a + 2 * dm - 1) * (a + 2 * dm))
+                                    : -(a + dm) * (a + b + dm) * x / ((a + 2 * dm) * (a + 2 * dm + 1));
+            d = 1.0 + num * d;
+            if (std::fabs(d) < tiny) d = tiny;
+            c = 1.0 + num / c;
+            if (std::fabs(c) < tiny) c = tiny;
+            d = 1.0 / d;
+            f *= c * d;
+            if (!even && std::fabs(c * d - 1.0) < eps) return std::exp(log_front) * f / a;
+        }
+    }
+    return std::exp(log_front) * f / a;
+}
+
+namespace {
+
+// The p in [0, 1] where the increasing function g crosses `target`, by bisection to double precision.
+template <class G>
+double solve_increasing(G g, double target) {
+    double lo = 0.0, hi = 1.0;
+    for (int i = 0; i < 200 && hi - lo > 1e-16; ++i) {
+        const double mid = 0.5 * (lo + hi);
+        (g(mid) < target ? lo : hi) = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+}  // namespace
+
+Interval clopper_pearson(int64_t k, int64_t m, double level) {
+    if (k < 0 || k > m) throw std::invalid_argument("clopper_pearson: k must lie in [0, m]");
+    if (!(level > 0.0 && level < 1.0)) throw std::invalid_argument("clopper_pearson: level in (0, 1)");
+    Interval ci;
+    if (m == 0) return ci;
+    const double tail = (1.0 - level) / 2.0, dk = double(k), dm = double(m);
+    // P(X >= k | p) = I_p(k, m - k + 1) grows with p; P(X <= k | p) = 1 - I_p(k + 1, m - k) falls with p.
+    if (k > 0) ci.lo = solve_increasing([&](double p) { return beta_inc(dk, dm - dk + 1.0, p); }, tail);
+    ci.hi =
+        k == m ? 1.0 : solve_increasing([&](double p) { return beta_inc(dk + 1.0, dm - dk, p); }, 1.0 - tail);
+    return ci;
+}
+
+int64_t clopper_pearson_max_flags(int64_t m, double alpha, double level) {
+    int64_t k = -1;
+    while (k + 1 <= m && clopper_pearson(k + 1, m, level).hi <= alpha) ++k;
+    return k;
+}
+
+ClusterBootstrap::ClusterBootstrap(int32_t n_clusters, int32_t replicates, uint64_t seed)
+    : n_clusters_(n_clusters) {
+    if (n_clusters < 1 || replicates < 1)
+        throw std::invalid_argument("bootstrap: clusters and replicates >= 1");
+    weights_.assign(size_t(replicates) * size_t(n_clusters), 0);
+    uint64_t state = seed;
+    auto next = [&state] {  // splitmix64: fixed, portable, good enough to pick clusters uniformly
+        uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    };
+    for (int32_t b = 0; b < replicates; ++b)
+        for (int32_t i = 0; i < n_clusters; ++i) {
+            // A uniform index by multiply-shift (bias < 2^-32 for a lab's few hundred clusters).
+            const uint64_t c = (next() >> 32) * uint64_t(n_clusters) >> 32;
+            ++weights_[size_t(b) * size_t(n_clusters) + c];
+        }
+}
+
+Interval ClusterBootstrap::rate(std::span<const int64_t> k, std::span<const int64_t> m, double level) const {
+    if (k.size() != size_t(n_clusters_) || m.size() != size_t(n_clusters_))
+        throw std::invalid_argument("bootstrap: one count per cluster");
+    std::vector<double> rates;
+    const size_t replicates = weights_.size() / size_t(n_clusters_);
+    for (size_t b = 0; b < replicates; ++b) {
+        const int32_t *w = &weights_[b * size_t(n_clusters_)];
+        double num = 0.0, den = 0.0;
+        for (int32_t c = 0; c < n_clusters_; ++c)
+            num += double(w[c]) * double(k[size_t(c)]), den += double(w[c]) * double(m[size_t(c)]);
+        if (den > 0.0) rates.push_back(num / den);
+    }
+    Interval ci;
+    if (rates.empty()) return ci;
+    std::sort(rates.begin(), rates.end());
+    const double tail = (1.0 - level) / 2.0;
+    auto at = [&](double q) {  // nearest rank
+        const size_t r = size_t(std::ceil(q * double(rates.size())));
+        return rates[std::min(rates.size(), std::max<size_t>(r, 1)) - 1];
+    };
+    ci.lo = at(tail);
+    ci.hi = at(1.0 - tail);
+    return ci;
 }
 
 Standardizer standardizer_fit(std::span<const double> rows, size_t d) {

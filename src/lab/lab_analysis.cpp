@@ -17,14 +17,14 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-// One config's pass: tokens of even sequences go to training, odd ones are held out (design in
-// docs/statistics.md: a sequence never straddles the split, so correlated neighbours do not leak).
+// One config's pass, per sequence (docs/statistics.md: the folds split by sequence, so correlated neighbours
+// never straddle training and held-out data, and the bootstrap resamples whole sequences).
 ConfigTokens read_tokens(const std::string &path, const LabConfigInfo &config) {
     std::ifstream in(path);
     if (!in)
         throw InputError("cannot read '" + path +
                          "' (a pass directory must hold the verifier's tokens.jsonl)");
-    ConfigTokens c{config.name, config.role == "honest", {}, {}};
+    ConfigTokens c{config.name, config.role == "honest", {}};
     std::string line;
     for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -54,7 +54,9 @@ ConfigTokens read_tokens(const std::string &path, const LabConfigInfo &config) {
         t.prob = prob.get<float>();
         t.margin = margin.is_null() ? INFINITY : margin.get<float>();  // null is +inf (src/io/results.cpp)
         if (std::isnan(t.prob) || std::isnan(t.margin)) throw InputError(where + ": NaN metric");
-        (seq.get<int64_t>() % 2 == 0 ? c.train : c.test).push_back(t);
+        const size_t si = seq.get<size_t>();
+        if (si >= c.sequences.size()) c.sequences.resize(si + 1);
+        c.sequences[si].push_back(t);
     }
     return c;
 }
@@ -78,7 +80,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
     LabAnalysis a;
     a.options = options;
     a.lab_json = file_read_text(lab_path);
-    const ojson lab = json_parse_located<ojson>(a.lab_json, lab_path);  // ordered: passes keep lab.json's order
+    const ojson lab =
+        json_parse_located<ojson>(a.lab_json, lab_path);  // ordered: passes keep lab.json's order
     if (!lab.is_object()) throw InputError(lab_path + ": expected an object");
     a.lab = lab.value("lab", fs::path(labdir).filename().string());
     const ojson &configs = require(lab, "configs", lab_path);
@@ -131,42 +134,100 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
     return a;
 }
 
+namespace {
+
+ojson interval_json(const Interval &i) {
+    return ojson::array({i.lo, i.hi});
+}
+
+ojson rate_json(const Rate &r) {
+    return {{"k", r.k},
+            {"m", r.m},
+            {"value", r.value},
+            {"clopper_pearson", interval_json(r.exact)},
+            {"bootstrap", interval_json(r.bootstrap)}};
+}
+
+ojson calibrated_json(const std::vector<CalibratedAtN> &rates, bool honest) {
+    ojson cal = ojson::array();
+    for (const CalibratedAtN &k : rates) {
+        ojson e = {{"n", k.n}, {"evaluated", k.evaluated}};
+        if (k.evaluated) {
+            e[honest ? "fpr" : "tpr"] = rate_json(k.rate);
+            e["auc"] = number_or_null(k.auc);
+            if (honest) e["accepted"] = k.accepted;
+        }
+        cal.push_back(e);
+    }
+    return cal;
+}
+
+ojson sprt_json(const SprtRun &s) {
+    return {{"decisions", s.decisions},
+            {"deviation_decisions", s.deviation_decisions},
+            {"honest_decisions", s.honest_decisions},
+            {"mean_tokens_to_decision", s.mean_tokens()},
+            {"p99_tokens_to_decision", s.p99_tokens},
+            {"undecided_tokens", s.undecided_tokens}};
+}
+
+ojson needed_json(int n) {
+    return n ? ojson(n) : ojson("not resolvable at this size");
+}
+
+}  // namespace
+
 std::string lab_results_json(const LabAnalysis &a) {
     ojson j;
     j["lab"] = a.lab;
     j["options"] = {{"alpha", a.options.alpha},
                     {"target_tpr", a.options.target_tpr},
+                    {"confidence_level", a.options.level},
+                    {"bootstrap_replicates", a.options.bootstrap_replicates},
                     {"rho", a.options.rho},
                     {"sprt_alpha", a.options.sprt_alpha},
                     {"sprt_beta", a.options.sprt_beta},
                     {"logistic_C", a.options.logistic_C},
                     {"margin_cap", kMarginCap},
-                    {"split", "even sequences train, odd sequences test"},
+                    {"folds",
+                     "fold 0 trains on even sequences and tests on odd ones, fold 1 the reverse; "
+                     "held-out figures pool both folds"},
                     {"partial_buckets", "dropped"}};
     j["bucket_sizes"] = kBucketSizes;
     j["lab_json"] = ojson::parse(a.lab_json);
     ojson passes = ojson::object();
     for (const LabPass &p : a.passes) {
         ojson pj;
-        const LlrTable &t = p.result.table;
-        pj["llr_table"] = {{"categories", {"exact_match", "margin<=0.1", "margin<=1", "margin>1 or inf"}},
-                           {"honest_frequency", t.honest},
-                           {"llr", t.llr},
-                           {"honest_tokens", t.honest_tokens},
-                           {"rho", t.rho}};
-        ojson th = ojson::array();
+        pj["prompts"] = p.result.prompts;
+        ojson folds = ojson::array();
+        for (const FoldCalibration &f : p.result.folds) {
+            const LlrTable &t = f.table;
+            ojson th = ojson::array();
+            for (size_t i = 0; i < kBucketSizes.size(); ++i)
+                th.push_back({{"n", kBucketSizes[i]},
+                              {"threshold", number_or_null(f.thresholds[i])},
+                              {"honest_train_buckets", f.honest_train_buckets[i]}});
+            folds.push_back({{"llr_table",
+                              {{"categories", {"exact_match", "margin<=0.1", "margin<=1", "margin>1 or inf"}},
+                               {"honest_frequency", t.honest},
+                               {"llr", t.llr},
+                               {"honest_tokens", t.honest_tokens},
+                               {"rho", t.rho}}},
+                             {"calibrated_thresholds", th}});
+        }
+        pj["folds"] = folds;
+        ojson fpr = ojson::array();
         for (size_t i = 0; i < kBucketSizes.size(); ++i)
-            th.push_back({{"n", kBucketSizes[i]},
-                          {"threshold", number_or_null(p.result.thresholds[i])},
-                          {"honest_train_buckets", p.result.honest_train_buckets[i]}});
-        pj["calibrated_thresholds"] = th;
+            fpr.push_back({{"n", kBucketSizes[i]}, {"fpr", rate_json(p.result.honest_fpr[i])}});
+        pj["honest_pool_fpr"] = fpr;
         ojson cs = ojson::array();
-        for (size_t ci = 0; ci < p.result.configs.size(); ++ci) {
-            const ConfigResult &r = p.result.configs[ci];
+        for (const ConfigResult &r : p.result.configs) {
             ojson c;
             c["name"] = r.name;
             c["role"] = r.honest ? "honest" : "deviation";
+            c["duplicate_of"] = r.duplicate_of.empty() ? ojson(nullptr) : ojson(r.duplicate_of);
             c["tokens"] = r.tokens;
+            c["sequences"] = r.sequences;
             c["mean_capped_margin"] = r.mean_capped_margin;
             c["exact_match_rate"] = r.exact_match_rate;
             c["mean_prob"] = r.mean_prob;
@@ -176,53 +237,33 @@ std::string lab_results_json(const LabAnalysis &a) {
                     c["unseen"] = {{"calibrated_without_this_config", true},
                                    {"accepted", r.unseen.accepted},
                                    {"max_fpr", r.unseen.max_fpr},
-                                   {"sprt_deviation_decisions", r.unseen.sprt.deviation_decisions},
-                                   {"sprt_decisions", r.unseen.sprt.decisions}};
+                                   {"calibrated", calibrated_json(r.unseen.calibrated, true)},
+                                   {"sprt", sprt_json(r.unseen.sprt)}};
                 else
                     c["unseen"] = nullptr;
             } else {
-                c["tokens_needed"] = {
-                    {"logistic", r.logistic_tokens_needed ? ojson(r.logistic_tokens_needed) : ojson(nullptr)},
-                    {"calibrated",
-                     r.calibrated_tokens_needed ? ojson(r.calibrated_tokens_needed) : ojson(nullptr)}};
+                c["tokens_needed"] = {{"logistic", needed_json(r.logistic_tokens_needed)},
+                                      {"calibrated", needed_json(r.calibrated_tokens_needed)},
+                                      {"logistic_point_estimate", needed_json(r.logistic_point_needed)},
+                                      {"calibrated_point_estimate", needed_json(r.calibrated_point_needed)}};
                 ojson lg = ojson::array();
                 for (const LogisticAtN &l : r.logistic) {
                     ojson e = {{"n", l.n},
                                {"train_neg", l.train_neg},
                                {"train_pos", l.train_pos},
-                               {"test_neg", l.test_neg},
-                               {"test_pos", l.test_pos},
                                {"evaluated", l.evaluated}};
                     if (l.evaluated) {
                         e["auc"] = l.auc;
-                        e["tpr_at_fpr"] = l.tpr;
-                        e["fpr"] = l.fpr;
-                        e["intercept_and_weights"] = l.weights;
+                        e["tpr"] = rate_json(l.tpr);
+                        e["fpr"] = rate_json(l.fpr);
+                        e["intercept_and_weights_fold0"] = l.weights;
                     }
                     lg.push_back(e);
                 }
                 c["logistic"] = lg;
             }
-            ojson cal = ojson::array();
-            for (const CalibratedAtN &k : r.calibrated) {
-                ojson e = {{"n", k.n}, {"test_buckets", k.test_buckets}, {"evaluated", k.evaluated}};
-                if (k.evaluated) {
-                    e["flagged"] = k.flagged;
-                    e[r.honest ? "fpr" : "tpr"] = k.rate;
-                    if (r.honest)
-                        e["accepted"] = k.accepted;
-                    else
-                        e["auc"] = k.auc;
-                }
-                cal.push_back(e);
-            }
-            c["calibrated"] = cal;
-            c["sprt"] = {{"decisions", r.sprt.decisions},
-                         {"deviation_decisions", r.sprt.deviation_decisions},
-                         {"honest_decisions", r.sprt.honest_decisions},
-                         {"mean_tokens_to_decision", r.sprt.mean_tokens()},
-                         {"p99_tokens_to_decision", r.sprt.p99_tokens},
-                         {"undecided_tokens", r.sprt.undecided_tokens}};
+            c["calibrated"] = calibrated_json(r.calibrated, r.honest);
+            c["sprt"] = sprt_json(r.sprt);
             cs.push_back(c);
         }
         pj["configs"] = cs;

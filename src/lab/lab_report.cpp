@@ -22,25 +22,17 @@ std::string fmt(const char *f, double v) {
     return buf;
 }
 
-// The largest bucket size at which a method could be evaluated for this config (0 if none).
-int largest_evaluated(const ConfigResult &r, bool logistic) {
-    int n = 0;
-    if (logistic) {
-        for (const LogisticAtN &l : r.logistic)
-            if (l.evaluated) n = l.n;
-    } else {
-        for (const CalibratedAtN &c : r.calibrated)
-            if (c.evaluated) n = c.n;
-    }
-    return n;
+// "0.995 (0.987-1.000; 566)": the rate, its interval (the wider of Clopper-Pearson and the bootstrap) and the
+// number of held-out buckets behind it.
+std::string rate_cell(const Rate &r) {
+    if (r.m == 0) return "-";
+    return fmt("%.3f", r.value) + " (" + fmt("%.3f", r.lo()) + "-" + fmt("%.3f", r.hi()) + "; " +
+           std::to_string(r.m) + ")";
 }
 
-std::string tokens_needed(const ConfigResult &r, bool logistic) {
-    const int needed = logistic ? r.logistic_tokens_needed : r.calibrated_tokens_needed;
+std::string tokens_needed(int needed, int point) {
     if (needed) return std::to_string(needed);
-    const int largest = largest_evaluated(r, logistic);
-    if (largest == 0) return "too few tokens";
-    return "not detected within " + std::to_string(largest);
+    return "not resolvable at this size" + (point ? " (point estimate: " + std::to_string(point) + ")" : "");
 }
 
 std::string sprt_cell(const SprtRun &s, bool honest) {
@@ -56,13 +48,27 @@ const ConfigResult *find(const LabPass &p, const std::string &name) {
     return nullptr;
 }
 
+std::string name_cell(const LabPass *any, const std::string &name) {
+    const ConfigResult *r = any ? find(*any, name) : nullptr;
+    return r && !r->duplicate_of.empty() ? name + " (= " + r->duplicate_of + ")" : name;
+}
+
+// The honest configuration's worst bucket size: its largest held-out FPR.
+const CalibratedAtN *worst_fpr(const std::vector<CalibratedAtN> &rates) {
+    const CalibratedAtN *worst = nullptr;
+    for (const CalibratedAtN &k : rates)
+        if (k.evaluated && (!worst || k.rate.value > worst->rate.value)) worst = &k;
+    return worst;
+}
+
 std::vector<Table> lab_tables(const LabAnalysis &a) {
     std::vector<Table> tables;
     Table dev{
-        "Tokens needed for TPR >= " + fmt("%.2f", a.options.target_tpr) +
-            " at FPR <= " + fmt("%.0f%%", 100 * a.options.alpha) +
-            " (bucket sizes 1, 3, 10, ..., 1000; held-out sequences); SPRT: mean and 99th percentile of the "
-            "tokens to a decision (misses/decisions)",
+        "Tokens needed: the smallest bucket size n whose TPR lower bound is >= " +
+            fmt("%.2f", a.options.target_tpr) + " at an FPR whose upper bound is <= " +
+            fmt("%.0f%%", 100 * a.options.alpha) + " (" + fmt("%.0f%%", 100 * a.options.level) +
+            " intervals: the wider of Clopper-Pearson and a bootstrap over prompts; held-out buckets of "
+            "both folds); SPRT: mean and 99th percentile of the tokens to a decision (misses/decisions)",
         {"deviation"},
         {}};
     for (const LabPass &p : a.passes)
@@ -71,15 +77,19 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
     Table honest{
         "Honest variation at the calibrated thresholds (accepted: held-out FPR not significantly above " +
             fmt("%.0f%%", 100 * a.options.alpha) +
-            " at any bucket size; SPRT: false alarms/decisions; unseen: the same with a calibration that "
-            "leaves this configuration out)",
+            " at any bucket size; worst FPR with its interval and bucket count; SPRT: false "
+            "alarms/decisions; unseen: the same with a calibration that leaves this configuration "
+            "(and any identical to it) out)",
         {"honest config"},
         {}};
     for (const LabPass &p : a.passes)
-        for (const char *m : {"accepted", "max FPR", "SPRT", "unseen"})
+        for (const char *m : {"accepted", "worst FPR", "SPRT", "unseen"})
             honest.header.push_back(p.name + ": " + m);
     for (const LabConfigInfo &c : a.configs) {
-        std::vector<std::string> row = {c.name};
+        const LabPass *first = nullptr;
+        for (const LabPass &p : a.passes)
+            if (!first && find(p, c.name)) first = &p;
+        std::vector<std::string> row = {name_cell(first, c.name)};
         for (const LabPass &p : a.passes) {
             const ConfigResult *r = find(p, c.name);
             if (!r) {
@@ -87,20 +97,19 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
                 continue;
             }
             if (r->honest) {
-                double worst = 0;
-                for (const CalibratedAtN &k : r->calibrated)
-                    if (k.evaluated) worst = std::max(worst, k.rate);
+                const CalibratedAtN *w = worst_fpr(r->calibrated);
+                const std::string worst = w ? rate_cell(w->rate) + " at n=" + std::to_string(w->n) : "-";
                 const std::string unseen =
                     !r->unseen.evaluated ? "no other honest config"
                                          : std::string(r->unseen.accepted ? "yes" : "NO") + ", max FPR " +
                                                fmt("%.2f%%", 100 * r->unseen.max_fpr) + ", SPRT " +
                                                std::to_string(r->unseen.sprt.deviation_decisions) + "/" +
                                                std::to_string(r->unseen.sprt.decisions) + " alarms";
-                row.insert(row.end(), {r->accepted ? "yes" : "NO", fmt("%.2f%%", 100 * worst),
-                                       sprt_cell(r->sprt, true), unseen});
+                row.insert(row.end(), {r->accepted ? "yes" : "NO", worst, sprt_cell(r->sprt, true), unseen});
             } else {
-                row.insert(row.end(),
-                           {tokens_needed(*r, true), tokens_needed(*r, false), sprt_cell(r->sprt, false)});
+                row.insert(row.end(), {tokens_needed(r->logistic_tokens_needed, r->logistic_point_needed),
+                                       tokens_needed(r->calibrated_tokens_needed, r->calibrated_point_needed),
+                                       sprt_cell(r->sprt, false)});
             }
         }
         (c.role == "honest" ? honest : dev).rows.push_back(row);
@@ -108,24 +117,30 @@ std::vector<Table> lab_tables(const LabAnalysis &a) {
     tables.push_back(dev);
     tables.push_back(honest);
     for (const LabPass &p : a.passes) {
-        Table t{"Pass " + p.name + ": AUC and TPR at FPR <= " + fmt("%.0f%%", 100 * a.options.alpha) +
-                    " per bucket size n (DiFR logistic / difr calibrated); - where a side has no bucket",
+        Table t{"Pass " + p.name +
+                    ": per bucket size n, rate (interval; held-out buckets). AUC: DiFR logistic / "
+                    "difr calibrated. TPR and FPR of DiFR's logistic regression at its operating "
+                    "point; TPR of difr's calibrated threshold, whose FPR is the honest pool's",
                 {"deviation"},
                 {}};
         for (int n : kBucketSizes) t.header.push_back("n=" + std::to_string(n));
+        std::vector<std::string> pool = {"honest pool FPR (difr calibrated)"};
+        for (const Rate &r : p.result.honest_fpr) pool.push_back(rate_cell(r));
+        t.rows.push_back(pool);
         for (const ConfigResult &r : p.result.configs) {
             if (r.honest) continue;
-            std::vector<std::string> auc = {r.name + " AUC"}, tpr = {r.name + " TPR"};
+            std::vector<std::string> auc = {r.name + " AUC"}, ltpr = {r.name + " TPR, DiFR"},
+                                     lfpr = {r.name + " FPR, DiFR"}, ctpr = {r.name + " TPR, difr"};
             for (size_t i = 0; i < kBucketSizes.size(); ++i) {
                 const LogisticAtN &l = r.logistic[i];
                 const CalibratedAtN &k = r.calibrated[i];
                 auc.push_back((l.evaluated ? fmt("%.3f", l.auc) : "-") + " / " +
-                              (k.evaluated ? fmt("%.3f", k.auc) : "-"));
-                tpr.push_back((l.evaluated ? fmt("%.3f", l.tpr) : "-") + " / " +
-                              (k.evaluated ? fmt("%.3f", k.rate) : "-"));
+                              (k.evaluated && std::isfinite(k.auc) ? fmt("%.3f", k.auc) : "-"));
+                ltpr.push_back(l.evaluated ? rate_cell(l.tpr) : "-");
+                lfpr.push_back(l.evaluated ? rate_cell(l.fpr) : "-");
+                ctpr.push_back(k.evaluated ? rate_cell(k.rate) : "-");
             }
-            t.rows.push_back(auc);
-            t.rows.push_back(tpr);
+            for (auto *row : {&auc, &ltpr, &lfpr, &ctpr}) t.rows.push_back(*row);
         }
         tables.push_back(t);
     }
@@ -158,10 +173,10 @@ std::string table_html(const Table &t) {
     return s + "</table>\n";
 }
 
-constexpr const char *kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-
-std::string pass_charts(const LabPass &p, const LabAnalysis &a) {
+// The mean Token-DiFR score per configuration, then one small AUC-against-tokens panel per deviation: both
+// methods in it, and the band of AUCs that honest variation reaches when it is judged by a calibration that
+// never saw it (leave one configuration out), so a reader sees at once whether a deviation rises above it.
+std::string pass_charts(const LabPass &p) {
     std::vector<SvgBar> bars;
     for (const ConfigResult &r : p.result.configs)
         bars.push_back({r.name, r.mean_capped_margin, r.honest ? "#55a868" : "#c44e52"});
@@ -171,38 +186,44 @@ std::string pass_charts(const LabPass &p, const LabAnalysis &a) {
     bo.width = std::max(520, 70 + 34 * int(bars.size()) + 150);
     std::string s = svg_bar_chart(bars, bo, {{"honest", "#55a868", false}, {"deviation", "#c44e52", false}});
 
-    for (int metric = 0; metric < 2; ++metric) {
-        std::vector<SvgSeries> series;
-        size_t color = 0;
-        for (const ConfigResult &r : p.result.configs) {
-            if (r.honest) continue;
-            const std::string col = kPalette[color++ % std::size(kPalette)];
-            SvgSeries lg{r.name + " (DiFR logistic)", {}, col, false};
-            SvgSeries cal{r.name + " (difr calibrated)", {}, col, true};
-            for (size_t i = 0; i < kBucketSizes.size(); ++i) {
-                const LogisticAtN &l = r.logistic[i];
-                const CalibratedAtN &k = r.calibrated[i];
-                const double x = kBucketSizes[i];
-                lg.points.emplace_back(x, l.evaluated ? (metric ? l.tpr : l.auc) : NAN);
-                cal.points.emplace_back(x, k.evaluated ? (metric ? k.rate : k.auc) : NAN);
-            }
-            series.push_back(lg);
-            series.push_back(cal);
-        }
-        if (series.empty()) break;
-        ChartOptions lo;
-        lo.title = std::string(metric ? "TPR at FPR <= " + fmt("%.0f%%", 100 * a.options.alpha) : "AUC") +
-                   " against tokens (pass " + p.name + ")";
-        lo.x_label = "tokens per bucket (log scale)";
-        lo.y_label = metric ? "TPR" : "AUC";
-        lo.log_x = true;
-        lo.y_min = metric ? 0.0 : 0.5;
-        lo.y_max = 1.0;
-        lo.width = 860;
-        lo.height = std::max(340, 60 + 16 * int(series.size()));
-        s += svg_line_chart(series, lo);
+    SvgBand band{"honest variation (unseen, min-max)", {}, "#9ecae1"};
+    for (size_t i = 0; i < kBucketSizes.size(); ++i) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (const ConfigResult &r : p.result.configs)
+            if (r.honest && r.duplicate_of.empty() && r.unseen.evaluated &&
+                r.unseen.calibrated[i].evaluated && std::isfinite(r.unseen.calibrated[i].auc))
+                lo = std::min(lo, r.unseen.calibrated[i].auc), hi = std::max(hi, r.unseen.calibrated[i].auc);
+        band.points.push_back(
+            {double(kBucketSizes[i]), std::isfinite(lo) ? lo : NAN, std::isfinite(hi) ? hi : NAN});
     }
-    return s;
+    const std::vector<SvgBand> bands = {band};
+    s += "<h3>AUC against tokens per bucket, one panel per deviation (pass " + xml_escape(p.name) +
+         ")</h3>\n" +
+         svg_legend({{"DiFR logistic", "#1f77b4", false}, {"difr calibrated", "#d62728", true}}, 320, bands) +
+         "<div class=\"panels\">\n";
+    for (const ConfigResult &r : p.result.configs) {
+        if (r.honest) continue;
+        SvgSeries lg{"DiFR logistic", {}, "#1f77b4", false}, cal{"difr calibrated", {}, "#d62728", true};
+        for (size_t i = 0; i < kBucketSizes.size(); ++i) {
+            const LogisticAtN &l = r.logistic[i];
+            const CalibratedAtN &k = r.calibrated[i];
+            const double x = kBucketSizes[i];
+            lg.points.emplace_back(x, l.evaluated ? l.auc : NAN);
+            cal.points.emplace_back(x, k.evaluated && std::isfinite(k.auc) ? k.auc : NAN);
+        }
+        ChartOptions o;
+        o.title = r.name;
+        o.x_label = "tokens per bucket";
+        o.y_label = "AUC";
+        o.log_x = true;
+        o.y_min = 0.4;
+        o.y_max = 1.0;
+        o.width = 300;
+        o.height = 210;
+        o.legend = false;
+        s += svg_line_chart({lg, cal}, o, bands);
+    }
+    return s + "</div>\n";
 }
 
 }  // namespace
@@ -215,19 +236,22 @@ std::string lab_results_markdown(const LabAnalysis &a) {
 
 std::string lab_report_html(const LabAnalysis &a) {
     std::string s =
-        html_page_begin("Detection lab: " + a.lab) +
+        html_page_begin(
+            "Detection lab: " + a.lab,
+            ".panels { display: flex; flex-wrap: wrap; gap: 4px; }\n.panels svg { margin: 0; }\n") +
         "<p>DiFR logistic: bucket means of capped margin, prob and exact match, logistic regression "
         "trained "
         "per deviation (solid lines). difr calibrated: bucket mean of a per-token likelihood ratio against "
         "honest "
         "behaviour, thresholded at a level calibrated on honest data only (dashed lines); SPRT: the same "
         "ratio "
-        "accumulated token by token. Even sequences train and calibrate, odd sequences are held out. See "
-        "docs/statistics.md.</p>\n";
+        "accumulated token by token. Two folds (even sequences train and odd ones are held out, then the "
+        "reverse); every rate comes with its 95% interval (the wider of Clopper-Pearson and a bootstrap over "
+        "prompts) and the number of held-out buckets behind it. See docs/statistics.md.</p>\n";
     const std::vector<Table> tables = lab_tables(a);
     s += table_html(tables[0]) + table_html(tables[1]);
     for (size_t i = 0; i < a.passes.size(); ++i) {
-        s += "<h2>Pass " + xml_escape(a.passes[i].name) + "</h2>\n" + pass_charts(a.passes[i], a);
+        s += "<h2>Pass " + xml_escape(a.passes[i].name) + "</h2>\n" + pass_charts(a.passes[i]);
         s += table_html(tables[2 + i]);
     }
     return s + "</body>\n</html>\n";

@@ -173,14 +173,18 @@ std::string svg_bar_chart(const std::vector<SvgBar> &bars, const ChartOptions &o
     return s + "</svg>\n";
 }
 
-std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &o) {
+std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOptions &o,
+                           const std::vector<SvgBand> &bands) {
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    auto extend = [&](double x, double y) {
+        if (o.log_x && !(x > 0)) throw std::invalid_argument("log x axis needs x > 0");
+        xlo = std::min(xlo, x), xhi = std::max(xhi, x);
+        if (!std::isnan(y)) ylo = std::min(ylo, y), yhi = std::max(yhi, y);
+    };
     for (const SvgSeries &se : series)
-        for (auto [x, y] : se.points) {
-            if (o.log_x && !(x > 0)) throw std::invalid_argument("log x axis needs x > 0");
-            xlo = std::min(xlo, x), xhi = std::max(xhi, x);
-            if (!std::isnan(y)) ylo = std::min(ylo, y), yhi = std::max(yhi, y);
-        }
+        for (auto [x, y] : se.points) extend(x, y);
+    for (const SvgBand &b : bands)
+        for (const auto &p : b.points) extend(p[0], p[1]), extend(p[0], p[2]);
     if (!std::isfinite(xlo)) xlo = 1, xhi = 10;
     if (!std::isfinite(ylo)) ylo = 0, yhi = 1;
     if (!std::isnan(o.y_min)) ylo = o.y_min;
@@ -200,13 +204,30 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
         xt = axis_ticks_linear(xlo, xhi);
         xlo = std::min(xlo, xt.front()), xhi = std::max(xhi, xt.back());
     }
-    const Frame f{60.0, 34.0, double(o.width) - 190.0, double(o.height) - 46.0};
+    const Frame f{60.0, 34.0, double(o.width) - (o.legend ? 190.0 : 14.0), double(o.height) - 46.0};
     auto px = [&](double x) {
         const double u = o.log_x ? std::log(x / xlo) / std::log(xhi / xlo) : (x - xlo) / (xhi - xlo);
         return f.left + u * f.width();
     };
     auto py = [&](double y) { return f.bottom - (y - ylo) / (yhi - ylo) * f.height(); };
     std::string s = svg_open(o) + y_axis(f, yt, ylo, yhi, o);
+    for (const SvgBand &b : bands) {
+        std::vector<std::string> upper, lower;  // the polygon: upper edge left to right, lower edge back
+        for (const auto &p : b.points) {
+            if (std::isnan(p[1]) || std::isnan(p[2])) continue;
+            // Clamped to the axis range: a band may reach past a fixed y_min/y_max.
+            auto clamp = [&](double y) { return std::min(std::max(y, ylo), yhi); };
+            upper.push_back(num(px(p[0])) + "," + num(py(clamp(p[2]))));
+            lower.push_back(num(px(p[0])) + "," + num(py(clamp(p[1]))));
+        }
+        if (upper.empty()) continue;
+        std::string points;
+        for (const std::string &pt : upper) points += pt + " ";
+        for (auto it = lower.rbegin(); it != lower.rend(); ++it) points += *it + " ";
+        points.pop_back();
+        s += "<polygon class=\"band\" points=\"" + points + "\" fill=\"" + xml_escape(b.color) +
+             "\" fill-opacity=\"0.5\" stroke=\"none\"/>\n";
+    }
     for (double t : xt)
         s += "<text class=\"xtick\" x=\"" + num(px(t)) + "\" y=\"" + num(f.bottom + 14) +
              "\" text-anchor=\"middle\">" + tick_label(t) + "</text>\n";
@@ -228,14 +249,32 @@ std::string svg_line_chart(const std::vector<SvgSeries> &series, const ChartOpti
                 flush();
                 continue;
             }
-            pts += (pts.empty() ? "" : " ") + num(px(x)) + "," + num(py(y));
+            if (!pts.empty()) pts += ' ';
+            pts += num(px(x)) + "," + num(py(y));
             s += "<circle class=\"point\" cx=\"" + num(px(x)) + "\" cy=\"" + num(py(y)) +
                  "\" r=\"2.5\" fill=\"" + xml_escape(se.color) + "\"/>\n";
         }
         flush();
         legend.push_back({se.name, se.color, se.dashed});
     }
-    s += legend_block(legend, f.right + 14, f.top + 8);
+    if (o.legend) s += legend_block(legend, f.right + 14, f.top + 8);
+    return s + "</svg>\n";
+}
+
+std::string svg_legend(const std::vector<SvgLegendEntry> &entries, int width,
+                       const std::vector<SvgBand> &bands) {
+    ChartOptions o;
+    o.width = width;
+    o.height = 12 + 16 * int(entries.size() + bands.size());
+    std::string s = svg_open(o) + legend_block(entries, 8, 12);
+    for (size_t i = 0; i < bands.size(); ++i) {
+        const double y = 12 + 16.0 * double(entries.size() + i);
+        s += "<rect class=\"legend-band\" x=\"8\" y=\"" + num(y - 5) +
+             "\" width=\"22\" height=\"10\" fill=\"" + xml_escape(bands[i].color) +
+             "\" fill-opacity=\"0.5\"/>\n";
+        s += "<text class=\"legend\" x=\"36\" y=\"" + num(y + 4) + "\">" + xml_escape(bands[i].name) +
+             "</text>\n";
+    }
     return s + "</svg>\n";
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <random>
@@ -199,69 +200,108 @@ TEST(Sprt, HonestStreamsRarelyAlarm) {
     EXPECT_EQ(run.undecided_tokens, 0);
 }
 
-// A deterministic pass: two honest configs (one exact, one with a near-tie flip every 200 tokens) and a
-// deviation with a filtered-out token every third position. Any bucket of >= 3 deviation tokens holds exactly
+// A deterministic pass over 400 prompts of 30 tokens: the exact reference, "threads" (the reference's tokens
+// bit for bit: a duplicate, counted once), "flips" (a near-tie flip every 200 tokens) and a deviation with a
+// filtered-out token at every third position of each answer. Every aligned bucket of 3 tokens holds exactly
 // one such token, so both methods detect it at n = 3 and not at n = 1 (TPR 1/3 there).
+difr::ConfigTokens config_of(const char *name, bool honest, int prompts,
+                             const std::function<TokenObs(int, int)> &token_at) {
+    difr::ConfigTokens c{name, honest, {}};
+    c.sequences.resize(size_t(prompts));
+    for (int q = 0; q < prompts; ++q)
+        for (int i = 0; i < 30; ++i) c.sequences[size_t(q)].push_back(token_at(q, i));
+    return c;
+}
+
 TEST(Pass, DeterministicStreamsGiveExactTokensNeeded) {
-    auto make = [](const char *name, bool honest, auto token_at) {
-        difr::ConfigTokens c{name, honest, {}, {}};
-        for (int i = 0; i < 3000; ++i) {
-            c.train.push_back(token_at(i));
-            c.test.push_back(token_at(i));
-        }
-        return c;
-    };
+    auto exact = [](int, int) { return match(); };
+    auto flips = [](int q, int i) { return (q * 30 + i) % 200 == 199 ? miss(0.01f) : match(); };
+    auto dev = [](int, int i) { return i % 3 == 2 ? miss(kInf, 0.0f) : match(); };
     const std::vector<difr::ConfigTokens> configs = {
-        make("reference", true, [](int) { return match(); }),
-        make("threads", true, [](int i) { return i % 200 == 199 ? miss(0.01f) : match(); }),
-        make("dev", false, [](int i) { return i % 3 == 2 ? miss(kInf, 0.0f) : match(); })};
+        config_of("reference", true, 400, exact), config_of("threads", true, 400, exact),
+        config_of("flips", true, 400, flips), config_of("dev", false, 400, dev)};
     const difr::PassResult pass = difr::detect_analyze_pass(configs, difr::DetectOptions{});
-    ASSERT_EQ(pass.configs.size(), 3u);
-    EXPECT_EQ(pass.table.honest_tokens, 6000);
-    EXPECT_EQ(pass.honest_train_buckets[0], 6000);
-    EXPECT_EQ(pass.honest_train_buckets[6], 6);  // 3000 / 1000 per honest config
-    const difr::ConfigResult &dev = pass.configs[2];
-    EXPECT_EQ(dev.calibrated_tokens_needed, 3);
-    EXPECT_EQ(dev.logistic_tokens_needed, 3);
-    EXPECT_DOUBLE_EQ(dev.calibrated[0].rate, 1.0 / 3);
-    EXPECT_DOUBLE_EQ(dev.logistic[0].tpr, 1.0 / 3);  // at n = 1 a matching dev token ties honest ones
-    EXPECT_DOUBLE_EQ(dev.calibrated[1].auc, 1.0);
-    EXPECT_DOUBLE_EQ(dev.exact_match_rate, 2.0 / 3);
-    EXPECT_DOUBLE_EQ(dev.mean_capped_margin, 0.5 / 3);
+    ASSERT_EQ(pass.configs.size(), 4u);
+    EXPECT_EQ(pass.prompts, 400);
+    EXPECT_EQ(pass.configs[1].duplicate_of, "reference");  // identical tokens: one honest configuration
+    EXPECT_EQ(pass.configs[2].duplicate_of, "");
+    // Fold 0 calibrates on the even prompts of reference and flips: 2 x 200 x 30 tokens.
+    EXPECT_EQ(pass.folds[0].table.honest_tokens, 12000);
+    EXPECT_EQ(pass.folds[0].honest_train_buckets[0], 12000);
+    EXPECT_EQ(pass.folds[0].honest_train_buckets[6], 12);  // 6000 / 1000 per honest configuration
+    const difr::ConfigResult &d = pass.configs[3];
+    EXPECT_EQ(d.calibrated_tokens_needed, 3);
+    EXPECT_EQ(d.logistic_tokens_needed, 3);
+    EXPECT_EQ(d.calibrated_point_needed, 3);
+    // n = 1: every token of both folds' held-out halves, one in three filtered out.
+    EXPECT_EQ(d.calibrated[0].rate.m, 12000);
+    EXPECT_EQ(d.calibrated[0].rate.k, 4000);
+    EXPECT_DOUBLE_EQ(d.logistic[0].tpr.value, 1.0 / 3);  // at n = 1 a matching dev token ties honest ones
+    // n = 3: all 4000 held-out buckets flagged; the exact lower bound is 0.025^(1/4000).
+    EXPECT_EQ(d.calibrated[1].rate.k, 4000);
+    EXPECT_NEAR(d.calibrated[1].rate.exact.lo, std::pow(0.025, 1.0 / 4000), 1e-9);
+    EXPECT_EQ(d.calibrated[1].rate.bootstrap.lo, 1.0);
+    EXPECT_DOUBLE_EQ(d.calibrated[1].auc, 1.0);
+    EXPECT_DOUBLE_EQ(d.exact_match_rate, 2.0 / 3);
+    EXPECT_DOUBLE_EQ(d.mean_capped_margin, 0.5 / 3);
+    EXPECT_EQ(d.sequences, 400);
+    // The honest pool at n = 3 (reference and flips; threads is not counted twice): 8000 held-out buckets, a
+    // single flip is let through, none flagged: the upper bound is 1 - 0.025^(1/8000).
+    EXPECT_EQ(pass.honest_fpr[1].m, 8000);
+    EXPECT_EQ(pass.honest_fpr[1].k, 0);
+    EXPECT_NEAR(pass.honest_fpr[1].exact.hi, 1 - std::pow(0.025, 1.0 / 8000), 1e-9);
+    // n = 1: of the 60 flips, 20 lie in even prompts and 40 in odd ones. Fold 1 trains on the odd prompts,
+    // where flips run at (40 + 1/2) / 6002 = 0.67% > alpha / 2, so its i.i.d. model quantile lets a single
+    // flip pass; fold 0 trains on the even ones (0.34%) and flags the 40 flips of its held-out odd prompts.
+    EXPECT_EQ(pass.honest_fpr[0].k, 40);
+    EXPECT_LE(pass.honest_fpr[0].hi(), 0.01);
     // The dev stream's LLR climbs by llr3 + 2 llr0 every 3 tokens: always "deviation", never a miss.
-    EXPECT_GT(dev.sprt.decisions, 100);
-    EXPECT_EQ(dev.sprt.honest_decisions, 0);
-    for (int i : {0, 1}) {
+    EXPECT_GT(d.sprt.decisions, 100);
+    EXPECT_EQ(d.sprt.honest_decisions, 0);
+    for (int i : {0, 1, 2}) {
         const difr::ConfigResult &h = pass.configs[size_t(i)];
         EXPECT_TRUE(h.accepted) << h.name;
         EXPECT_EQ(h.sprt.deviation_decisions, 0) << h.name;
     }
-    // Held-out = training here, so the pooled honest FPR is <= alpha at every n. At n = 1 the 15 flips of
-    // "threads" are 0.25% of the 6000 pooled buckets, below the empirical quantile; at n = 3 they would
-    // be 1.5% of its own buckets, but its own i.i.d. model (flip rate 15.5 / 3002) gives P(>= 1 flip in 3)
-    // = 1.5% > 1%, so the model quantile lets one flip pass and nothing is flagged.
-    for (size_t i = 0; i < difr::kBucketSizes.size(); ++i) {
-        const difr::CalibratedAtN &a = pass.configs[0].calibrated[i], &b = pass.configs[1].calibrated[i];
-        EXPECT_LE(double(a.flagged + b.flagged), 0.01 * double(a.test_buckets + b.test_buckets)) << a.n;
-    }
-    EXPECT_EQ(pass.configs[1].calibrated[0].flagged, 15);
-    EXPECT_EQ(pass.configs[1].calibrated[1].flagged, 0);
-    EXPECT_NEAR(pass.thresholds[1], (pass.table.llr[1] + 2 * pass.table.llr[0]) / 3, 1e-12);
-    // Left out of the calibration, "threads" meets a reference that never flips: every flip is flagged, and
-    // at n = 10 its 15 flips fall in 15 of 300 buckets (5%, binomial tail ~1e-5): an unseen variation of this
-    // kind is rejected. The exact reference, judged by "threads" alone, is accepted.
+    // Left out of the calibration, "flips" meets a reference that never flips: every flip is flagged, and at
+    // n = 10 its 60 flips fall in 60 of 1200 buckets (5%): an unseen variation of this kind is rejected. The
+    // exact reference, judged by a calibration on "flips" alone (threads, identical to it, is left out with
+    // it), is accepted.
     EXPECT_TRUE(pass.configs[0].unseen.evaluated);
     EXPECT_TRUE(pass.configs[0].unseen.accepted);
     EXPECT_EQ(pass.configs[0].unseen.max_fpr, 0.0);
-    EXPECT_TRUE(pass.configs[1].unseen.evaluated);
-    EXPECT_FALSE(pass.configs[1].unseen.accepted);
-    EXPECT_EQ(pass.configs[1].unseen.max_fpr, 1.0);  // n = 1000: all 3 buckets hold a flip
-    EXPECT_FALSE(pass.configs[2].unseen.evaluated);
+    EXPECT_TRUE(pass.configs[1].unseen.accepted);
+    EXPECT_TRUE(pass.configs[2].unseen.evaluated);
+    EXPECT_FALSE(pass.configs[2].unseen.accepted);
+    EXPECT_EQ(pass.configs[2].unseen.calibrated[2].rate.k, 60);
+    EXPECT_EQ(pass.configs[2].unseen.calibrated[2].rate.m, 1200);
+    EXPECT_FALSE(pass.configs[3].unseen.evaluated);
+}
+
+// The same deviation on only 6 prompts: every bucket is still flagged, but 60 buckets at n = 3 cannot bound
+// the TPR above 0.99 (0.025^(1/60) = 0.940), nor at any larger n: not resolvable, though the point estimate
+// says 3.
+TEST(Pass, FewBucketsAreNotResolvable) {
+    auto exact = [](int, int) { return match(); };
+    auto dev = [](int, int i) { return i % 3 == 2 ? miss(kInf, 0.0f) : match(); };
+    const std::vector<difr::ConfigTokens> configs = {config_of("reference", true, 400, exact),
+                                                     config_of("dev", false, 6, dev)};
+    const difr::PassResult pass = difr::detect_analyze_pass(configs, difr::DetectOptions{});
+    const difr::ConfigResult &d = pass.configs[1];
+    EXPECT_EQ(d.calibrated[1].rate.m, 60);
+    EXPECT_EQ(d.calibrated[1].rate.k, 60);
+    EXPECT_NEAR(d.calibrated[1].rate.exact.lo, std::pow(0.025, 1.0 / 60), 1e-9);
+    EXPECT_EQ(d.calibrated_tokens_needed, 0);
+    EXPECT_EQ(d.calibrated_point_needed, 3);
+    EXPECT_EQ(d.logistic_tokens_needed, 0);
 }
 
 TEST(Pass, NeedsHonestTraining) {
-    const std::vector<difr::ConfigTokens> configs = {{"dev", false, {match()}, {match()}}};
+    const std::vector<difr::ConfigTokens> configs = {{"dev", false, {{match()}, {match()}}}};
     EXPECT_THROW(difr::detect_analyze_pass(configs, difr::DetectOptions{}), std::invalid_argument);
+    // An honest configuration with a single sequence leaves fold 1 without training tokens.
+    const std::vector<difr::ConfigTokens> one = {{"ref", true, {std::vector<TokenObs>(50, match())}}};
+    EXPECT_THROW(difr::detect_analyze_pass(one, difr::DetectOptions{}), std::invalid_argument);
 }
 
 }  // namespace

@@ -148,4 +148,69 @@ TEST(Logistic, SeparableDataStaysFinite) {
     EXPECT_THROW(difr::logistic_fit(x, 1, std::vector<int>{0, 2, 1, 1}), std::invalid_argument);
 }
 
+// Regularised incomplete beta: for integers, I_x(a, b) = P(Binomial(a + b - 1, x) >= a).
+TEST(Intervals, IncompleteBetaIsABinomialTail) {
+    EXPECT_NEAR(difr::beta_inc(2, 3, 0.5), 11.0 / 16, 1e-14);
+    EXPECT_NEAR(difr::beta_inc(1, 1, 0.3), 0.3, 1e-14);
+    for (double x : {0.001, 0.2, 0.7, 0.99})
+        EXPECT_NEAR(difr::beta_inc(7, 40, x), difr::binomial_sf(7, 46, x), 1e-12) << x;
+    EXPECT_EQ(difr::beta_inc(3, 4, 0.0), 0.0);
+    EXPECT_EQ(difr::beta_inc(3, 4, 1.0), 1.0);
+    EXPECT_THROW(difr::beta_inc(0, 1, 0.5), std::invalid_argument);
+}
+
+// Clopper-Pearson against closed forms and R's binom.test(5, 10): [0.1870860, 0.8129140].
+TEST(Intervals, ClopperPearson) {
+    const difr::Interval mid = difr::clopper_pearson(5, 10);
+    EXPECT_NEAR(mid.lo, 0.1870860, 1e-7);
+    EXPECT_NEAR(mid.hi, 0.8129140, 1e-7);
+    const difr::Interval none = difr::clopper_pearson(0, 10);  // hi = 1 - 0.025^(1/10)
+    EXPECT_EQ(none.lo, 0.0);
+    EXPECT_NEAR(none.hi, 1 - std::pow(0.025, 0.1), 1e-12);
+    const difr::Interval all = difr::clopper_pearson(333, 333);  // lo = 0.025^(1/333)
+    EXPECT_NEAR(all.lo, std::pow(0.025, 1.0 / 333), 1e-12);
+    EXPECT_EQ(all.hi, 1.0);
+    const difr::Interval empty = difr::clopper_pearson(0, 0);
+    EXPECT_EQ(empty.lo, 0.0);
+    EXPECT_EQ(empty.hi, 1.0);
+    EXPECT_THROW(difr::clopper_pearson(3, 2), std::invalid_argument);
+    // At 95%, 0 flags certify 1% only from 368 buckets on (1 - 0.025^(1/367) = 1.00010%, 0.99738% at 368).
+    EXPECT_EQ(difr::clopper_pearson_max_flags(367, 0.01), -1);
+    EXPECT_EQ(difr::clopper_pearson_max_flags(368, 0.01), 0);
+    const int64_t k = difr::clopper_pearson_max_flags(10000, 0.01);
+    EXPECT_LE(difr::clopper_pearson(k, 10000).hi, 0.01);
+    EXPECT_GT(difr::clopper_pearson(k + 1, 10000).hi, 0.01);
+}
+
+// Clusters that are all-or-nothing (an answer whose every bucket is flagged or none is) make the bootstrap
+// interval as wide as for 100 trials, not 1000: 0.3 +- 1.96 sqrt(0.21 / 100) = +- 0.090, where
+// Clopper-Pearson on 1000 buckets gives +- 0.029.
+TEST(Intervals, ClusterBootstrapResamplesWholeClusters) {
+    std::vector<int64_t> k(100, 0), m(100, 10);
+    for (size_t c = 0; c < 30; ++c) k[c] = 10;
+    const difr::ClusterBootstrap boot(100, 2000);
+    const difr::Interval b = boot.rate(k, m);
+    EXPECT_LT(b.lo, 0.3);
+    EXPECT_GT(b.hi, 0.3);
+    EXPECT_NEAR(b.hi - b.lo, 2 * 0.0898, 0.03);
+    const difr::Interval cp = difr::clopper_pearson(300, 1000);
+    EXPECT_LT(cp.hi - cp.lo, 0.07);
+    // Every observation flagged: [1, 1]; the same replicates serve every rate (a fixed seed).
+    const std::vector<int64_t> ones(100, 10);
+    EXPECT_EQ(boot.rate(ones, m).lo, 1.0);
+    const difr::Interval again = difr::ClusterBootstrap(100, 2000).rate(k, m);
+    EXPECT_EQ(again.lo, b.lo);
+    EXPECT_EQ(again.hi, b.hi);
+    EXPECT_THROW(boot.rate(std::vector<int64_t>(3, 0), m), std::invalid_argument);
+}
+
+TEST(Threshold, ForFlagsKeepsTiesAccepted) {
+    const std::vector<double> s = {5, 5, 5, 1, 0};
+    EXPECT_EQ(difr::threshold_for_flags(s, 0), 5.0);
+    EXPECT_EQ(difr::threshold_for_flags(s, 2), 5.0);  // flagging one 5 would flag all three
+    EXPECT_EQ(difr::threshold_for_flags(s, 3), 1.0);
+    EXPECT_EQ(difr::threshold_for_flags(s, -1), 5.0);
+    EXPECT_EQ(difr::threshold_for_flags(s, 10), 0.0);
+}
+
 }  // namespace

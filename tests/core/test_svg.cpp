@@ -88,6 +88,42 @@ TEST(Svg, LineChartLogXPlacesLadderEvenly) {
     EXPECT_THROW(difr::svg_line_chart({{"bad", {{0.0, 1.0}}}}, o), std::invalid_argument);
 }
 
+// A band is one polygon under the series: upper edge left to right, lower edge back, clamped to a fixed
+// axis range; a point with a NaN bound is left out. Without a legend the plot takes the chart's width.
+TEST(Svg, LineChartBandIsClampedPolygon) {
+    difr::SvgSeries s{"auc", {{1, 0.6}, {10, 0.9}, {100, 1.0}}, "#1f77b4", false};
+    difr::SvgBand band{"honest", {{1, 0.5, 0.55}, {10, NAN, 0.7}, {100, 0.2, 0.9}}, "#9ecae1"};
+    difr::ChartOptions o;
+    o.log_x = true;
+    o.y_min = 0.4;
+    o.y_max = 1.0;
+    o.width = 300;
+    o.height = 200;
+    o.legend = false;
+    const std::string svg = difr::svg_line_chart({s}, o, {band});
+    difr_test::expect_well_formed(svg);
+    const std::smatch m = [&] {
+        std::smatch r;
+        std::regex_search(svg, r, std::regex("<polygon class=\"band\" points=\"([^\"]*)\""));
+        return r;
+    }();
+    ASSERT_EQ(m.size(), 2u);
+    std::vector<std::pair<double, double>> pts;
+    const std::string p = m[1];
+    const std::regex pair_re("([-0-9.]+),([-0-9.]+)");
+    for (auto it = std::sregex_iterator(p.begin(), p.end(), pair_re); it != std::sregex_iterator(); ++it)
+        pts.emplace_back(std::stod((*it)[1]), std::stod((*it)[2]));
+    ASSERT_EQ(pts.size(), 4u);  // two valid x positions, each with an upper and a lower point
+    EXPECT_EQ(pts[0].first, pts[3].first);
+    EXPECT_EQ(pts[1].first, pts[2].first);
+    EXPECT_EQ(pts[2].second, 200.0 - 46.0);  // 0.2 clamped to the axis minimum, the plot's bottom edge
+    EXPECT_LT(svg.find("class=\"band\""), svg.find("class=\"series\""));  // drawn under the series
+    EXPECT_EQ(svg.find("class=\"legend\""), std::string::npos);
+    const std::string legend = difr::svg_legend({{"auc", "#1f77b4", false}}, 200, {band});
+    difr_test::expect_well_formed(legend);
+    EXPECT_NE(legend.find("class=\"legend-band\""), std::string::npos);
+}
+
 TEST(Svg, NiceTicks) {
     // The axis always covers the data: 0.171 needs a tick at 0.2 (step 0.05).
     const std::vector<double> c = difr::axis_ticks_linear(0, 0.171);
