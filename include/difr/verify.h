@@ -19,9 +19,10 @@ namespace difr {
 struct VerifyOptions {
     SamplingParams sampling;
     NoiseProfile noise = NoiseProfile::vllm;
-    // Called before each row is scored (remote: after each answer). An exception thrown from it abandons the
-    // run and propagates; what was already written stays written. How a library caller stops a long run
-    // (the Python package turns Ctrl-C into one).
+    // Called before each row is scored and between the steps of each decode (remote: after each answer),
+    // maybe from an engine thread. An exception thrown from it abandons the run and propagates; what was
+    // already written stays written. How a library caller stops a long run (the Python package turns Ctrl-C
+    // into one).
     std::function<void()> interrupt_check;
 };
 

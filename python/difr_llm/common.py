@@ -85,13 +85,13 @@ class TokenMetrics:
             logit_rank=_float(d["logit_rank"]),
             gumbel_rank=_float(d["gumbel_rank"]),
             predicted=int(d.get("predicted", -1)),
-            logprob=_float(d.get("logprob", math.nan)),
+            logprob=_float(d.get("logprob", math.nan), -math.inf),
         )
 
 
-def _float(v: Any) -> float:
-    # JSON has no infinity: difr's files write +inf margins and ranks as null.
-    return math.inf if v is None else float(v)
+def _float(v: Any, null: float = math.inf) -> float:
+    # JSON has no infinity: difr's files write infinite margins and ranks (+inf) and logprobs (-inf) as null.
+    return null if v is None else float(v)
 
 
 def compute_metrics_summary(results: Iterable[Sequence[TokenMetrics]], verbose: bool = False) -> dict[str, Any]:

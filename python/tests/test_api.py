@@ -68,6 +68,8 @@ def test_token_metrics_keeps_token_difrs_positional_fields_and_adds_two():
     line = {"seq": 0, "pos": 3, "token": 9, "predicted": 4, "exact_match": False, "prob": 0, "margin": None,
             "logit_rank": 5, "gumbel_rank": None, "logprob": -7.25}
     assert TokenMetrics.from_dict(line) == TokenMetrics(False, 0.0, math.inf, 5.0, math.inf, 4, -7.25)
+    line["logprob"] = None  # a top-k reference that did not return the token
+    assert TokenMetrics.from_dict(line).logprob == -math.inf
 
 
 def test_sampling_method_values():

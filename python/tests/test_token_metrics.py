@@ -58,9 +58,18 @@ def f32(bits: int) -> float:
     return float(np.array([bits], dtype=np.uint32).view(np.float32)[0])
 
 
+# The one sampled golden row whose predicted token differs from token-difr's: two candidates tie at logit 5.875
+# on the top-p boundary (ids 29171 and 41953): difr's stable sort puts the lower id first, drops it and keeps
+# 41953 (which then wins); torch's CPU sort ordered the tie the other way, so token-difr dropped 41953 and chose
+# 41507. The claim is a filtered token, so every metric agrees; only the reference's own choice differs.
+# (V, T, top-k, top-p, seed, row) -> (difr's predicted, token-difr's).
+TIE_AT_TOP_P = {(49152, 1.0, 40, 0.8, 42, 3): (41953, 41507)}
+
+
 def test_token_difr_conformance_golden():
     """The rows verify like token-difr 0.1.2 verifies them (docs/conformance.md's comparison, from Python)."""
     rows = sampled = 0
+    predicted_differs = {}
     for case, logits in golden_rows():
         claimed = [r["claimed"] for r in case["rows"]]
         m = token_metrics(logits, claimed, temperature=case["temperature"], top_k=case["top_k"], top_p=case["top_p"],
@@ -76,10 +85,13 @@ def test_token_difr_conformance_golden():
                 underflow_at_p1 = case["top_p"] >= 1 and want_margin == math.inf and m.margin[j] != math.inf
                 if not underflow_at_p1:  # documented difference 3 (top_p = 1 is off in difr)
                     sampled += 1
-                    assert m.predicted[j] == r["predicted"], (case, j)
+                    if m.predicted[j] != r["predicted"]:
+                        key = (case["n_vocab"], case["temperature"], case["top_k"], case["top_p"], case["seed"], j)
+                        predicted_differs[key] = (int(m.predicted[j]), r["predicted"])
                     assert float(m.margin[j]) == want_margin, (case, j)
                     assert float(m.gumbel_rank[j]) == f32(r["gumbel_rank_bits"]), (case, j)
     assert rows == 245 and sampled >= 160
+    assert predicted_differs == TIE_AT_TOP_P
 
 
 def test_float16_float64_and_strided_rows_equal_float32():

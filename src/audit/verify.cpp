@@ -1,7 +1,9 @@
 #include "difr/verify.h"
 
 #include <chrono>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <vector>
 
 #include "difr/row_scorer.h"
@@ -75,8 +77,29 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
         if (progress) progress(done, seqs.size());
     };
 
+    // The interrupt check also runs inside each decode, so a long decode stops within one of its steps; the
+    // caller's own exception is what comes out.
+    std::exception_ptr interrupted;
+    std::mutex interrupted_mu;
+    if (options.interrupt_check)
+        scorer.set_abort([&] {
+            try {
+                options.interrupt_check();
+                return false;
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(interrupted_mu);
+                if (!interrupted) interrupted = std::current_exception();
+                return true;
+            }
+        });
     VerifyResult result;
-    result.stats = scorer.score(seqs, on_row, on_done);
+    try {
+        result.stats = scorer.score(seqs, on_row, on_done);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(interrupted_mu);
+        if (interrupted) std::rethrow_exception(interrupted);
+        throw;
+    }
     result.summary = acc.finish();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;

@@ -68,6 +68,11 @@ Scorer::~Scorer() {
     if (ctx_) llama_free(ctx_);
 }
 
+bool Scorer::abort_requested(void *scorer) {
+    const Scorer *self = static_cast<const Scorer *>(scorer);
+    return self->abort_ && self->abort_();
+}
+
 ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
                          const SequenceDoneCallback &on_done) {
     const int32_t n_vocab = model_.n_vocab();
@@ -96,6 +101,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
         ctx_ = engine_context_make(model_, settings_, needed, n_slots);
         n_ctx_ = (int32_t)llama_n_ctx(ctx_);
         n_slots_ = n_slots;
+        llama_set_abort_callback(ctx_, &Scorer::abort_requested, this);
     }
     llama_memory_t mem = llama_get_memory(ctx_);
     llama_memory_clear(mem, true);
