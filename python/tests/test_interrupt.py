@@ -46,6 +46,7 @@ def test_ctrl_c_stops_verify_outputs(tmp_path):
     lines = out.split()
     assert lines[0] == "interrupted", (out, err)
     latency = float(lines[1]) - sent
+    print(f"verify_outputs: KeyboardInterrupt {latency:.3f} s after SIGINT")  # shown with pytest -s
     assert latency < 5.0, f"KeyboardInterrupt came {latency:.2f} s after SIGINT"
     rows = [json.loads(l) for l in tokens.read_text().splitlines()]
     finished = sorted({r["seq"] for r in rows})
@@ -76,6 +77,7 @@ except KeyboardInterrupt:
     out, err = proc.communicate(timeout=30)
     lines = out.split()
     assert lines and lines[0] == "interrupted", (out, err)
+    print(f"token_metrics: KeyboardInterrupt {float(lines[1]) - sent:.3f} s after SIGINT")
     assert float(lines[1]) - sent < 2.0
 
 

@@ -54,8 +54,8 @@ public:
                                    " the next row is position " + std::to_string(pos_ + 1) + ", not " +
                                    std::to_string(pos) + " (score the rows of a sequence in order)");
         // Every token's draw must be taken to keep the stream in step, but a verifier asks for the noise of
-        // the few tokens that survive top-k/top-p: the logarithms wait until gumbel() asks (a row of V =
-        // 151936 costs 0.3 ms of draws instead of 1.9 ms with the logarithms, bench/python_metrics.py).
+        // the few tokens that survive top-k/top-p: the two logarithms of each value wait until gumbel() asks
+        // for it, so a row costs its V draws and the survivors' logarithms (bench/python_metrics.sh).
         gen_.words(row_);
         started_ = true;
         pos_ = pos;
