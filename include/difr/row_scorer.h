@@ -1,7 +1,7 @@
 // Token-DiFR for one row of logits under any noise profile: the Gumbel profiles through
 // token_metrics_compute with one noise stream per sequence, the llama.cpp profile through llama.cpp's own
-// sampler chain and one draw per output token. verify_sequences scores every row with it, and so do callers
-// that hold the logits themselves (the Python package's token_metrics), so the two cannot drift apart.
+// sampler chain and one draw per output token: the rules verify_sequences applies to each row (for one
+// profile), for callers that hold the logits themselves (the Python package's token_metrics).
 #pragma once
 
 #include <cstdint>
