@@ -21,7 +21,7 @@ from .common import (  # noqa: E402
     encode_thinking_response,
 )
 from .local import verify_outputs  # noqa: E402
-from .metrics import TokenMetricsArrays, token_metrics  # noqa: E402
+from .metrics import TokenMetricsArrays, noise_profiles, token_metrics  # noqa: E402
 from .model_registry import (  # noqa: E402
     FIREWORKS_MODEL_REGISTRY,
     GGUF_MODEL_REGISTRY,
@@ -61,6 +61,7 @@ __all__ = [
     # difr's
     "token_metrics",
     "TokenMetricsArrays",
+    "noise_profiles",
     "verify_outputs_reference",
     "Model",
     "load_model",

@@ -28,7 +28,7 @@ class SamplingMethod(Enum):
     """The sampler whose choices are verified (token-difr's enum).
 
     ``VLLM_GUMBEL_MAX`` is vLLM's Gumbel-max sampler; which generation of it (the noise profile) is chosen
-    with ``noise=`` ("vllm", "vllm-0.22", "torch-cpu", or "llama.cpp" for llama.cpp's own sampler).
+    with ``noise=`` (noise_profiles() lists them; "llama.cpp" for llama.cpp's own sampler).
     ``TINKER_GUMBEL_MAX`` is not implemented, as in token-difr.
     """
 

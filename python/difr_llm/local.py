@@ -55,7 +55,8 @@ def verify_outputs(
     model_name: a GGUF path, a model in difr's cache, an HF name with a GGUF in the registry
         (GGUF_MODEL_REGISTRY), or a loaded difr_llm.Model (reused, with the settings it was loaded with).
     temperature, top_k, top_p, seed: the claimed sampling settings.
-    noise: the noise profile of the claimed sampler ("vllm", "vllm-0.22", "torch-cpu", "llama.cpp", ...).
+    noise: the noise profile of the claimed sampler (noise_profiles() lists them: "vllm", "vllm-0.30",
+        "sglang", "torch-cpu", "llama.cpp", ...).
     max_model_len: the context per sequence (difr's --ctx); None sizes it from the inputs.
     out_dir: also write tokens.jsonl and summary.json there, as ``difr verify -o`` does (a sequence's lines
         are flushed as it finishes, so an interrupted run keeps them).

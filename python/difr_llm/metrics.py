@@ -9,7 +9,12 @@ import numpy as np
 from . import _difr
 from .common import TokenMetrics
 
-__all__ = ["TokenMetricsArrays", "token_metrics"]
+__all__ = ["TokenMetricsArrays", "token_metrics", "noise_profiles"]
+
+
+def noise_profiles() -> dict[str, str]:
+    """The noise profiles this build of difr knows, by name, with the samplers they reproduce."""
+    return dict(_difr.noise_profiles())
 
 
 class TokenMetricsArrays(NamedTuple):
@@ -73,8 +78,9 @@ def token_metrics(
     positions: the absolute position of each row's token, which keys the vllm profiles' noise: for output
         token j of a sequence with a P-token prompt it is P - 1 + j. An int is the first row's position
         (rows follow one by one); None means 0, 1, ..., J - 1.
-    noise: the noise profile (docs/semantics.md): "vllm", "vllm-0.22", "torch-cpu" (token-difr on the CPU;
-        rows must be consecutive positions), "llama.cpp", and any profile this difr knows.
+    noise: the noise profile (docs/semantics.md; noise_profiles() lists them): "vllm" (vLLM 0.31+),
+        "vllm-0.30", "sglang", "torch-cpu" (token-difr on the CPU; rows must be consecutive positions),
+        "llama.cpp", ...
     min_p: llama.cpp's min-p (the llama.cpp profile only).
 
     Bad input raises ValueError (InputError) or TypeError naming the row: a wrong shape or dtype, a claimed

@@ -170,6 +170,16 @@ NB_MODULE(_difr, m) {
         },
         nb::arg("name"), "the canonical name of a noise profile; InputError for an unknown one");
 
+    m.def(
+        "noise_profiles",
+        [] {
+            std::vector<std::pair<std::string, std::string>> out;
+            for (NoiseProfile p : kNoiseProfiles)
+                out.emplace_back(std::string(noise_profile_name(p)), std::string(noise_profile_covers(p)));
+            return out;
+        },
+        "every noise profile this build knows: [(name, what it reproduces), ...]");
+
     m.def("registry_builtin_path", &registry_builtin_path, "data/registry.json of the source tree");
     m.def(
         "registry_read",

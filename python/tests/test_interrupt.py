@@ -19,8 +19,8 @@ LONG_VERIFY = r"""
 import sys, time
 import difr_llm
 from difr_llm import TokenSequence, verify_outputs
-model = difr_llm.load_model(threads=2, parallel=2)
-# 48 sequences of 6 + 250 tokens: about a minute on two cores, far longer than the test waits.
+model = difr_llm.load_model(threads=1, parallel=2, batch=128)
+# 48 sequences of 6 + 250 tokens: about a minute on one core, far longer than the test waits.
 seqs = [TokenSequence([1, 2, 3, 4, 5, 6 + i], [(17 * k + i) % 40000 + 100 for k in range(250)]) for i in range(48)]
 print("started", flush=True)
 try:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, python_script
-from difr_llm import TokenMetrics, token_metrics
+from difr_llm import TokenMetrics, noise_profiles, token_metrics
 
 GREEDY = dict(temperature=0.0, top_k=0, top_p=1.0, seed=0)
 
@@ -239,3 +239,12 @@ print((after - before) / 1024)
         assert p.returncode == 0, p.stderr
         grown_mib = float(p.stdout)
         assert grown_mib < 8, f"{dtype}: peak memory grew {grown_mib:.1f} MiB (a copy would be 74-148 MiB)"
+
+
+def test_every_profile_the_core_knows_is_accepted_by_name():
+    profiles = noise_profiles()
+    assert {"vllm", "vllm-0.30", "sglang", "torch-cpu", "llama.cpp"} <= set(profiles)
+    logits = np.array([[0.0, 5.0, 4.9, -3.0]] * 2, dtype=np.float32)
+    for name in profiles:
+        m = token_metrics(logits, [1, 2], temperature=0.7, top_k=0, top_p=1.0, seed=5, noise=name)
+        assert m.predicted.tolist()[0] in (1, 2), name
