@@ -61,5 +61,6 @@ void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
 void register_audit_report(CLI::App &app);
 void register_noise(CLI::App &app);
+void register_validate(CLI::App &app);
 
 }  // namespace difr::app

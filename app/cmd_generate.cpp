@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app.h"
+#include "difr/artifact_prover.h"
 #include "difr/error.h"
 #include "difr/generator.h"
 #include "difr/prompts.h"
@@ -20,6 +21,8 @@ void register_generate(CLI::App &app) {
         SamplingOptions sampling;
         std::string prompt, system, prompts_file, out, format = "token-difr";
         int32_t max_tokens = 128;
+        std::string artifact, seed_proof = "none";
+        int32_t top_logprobs = 5;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd =
@@ -35,7 +38,21 @@ void register_generate(CLI::App &app) {
     cmd->add_option("--format", o->format, "token-difr or vllm")
         ->check(CLI::IsMember({"token-difr", "vllm"}))
         ->capture_default_str();
+    cmd->add_option("--artifact", o->artifact,
+                    "also write an inference artifact (chosen token and top-k logprobs per position, "
+                    "docs/artifacts.md) to this file");
+    cmd->add_option("--top-logprobs", o->top_logprobs, "k of the artifact's top-k per position")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    cmd->add_option(
+           "--seed-proof", o->seed_proof,
+           "none (the noise profile's draw), uniform (index uniform over the top-k, the seed document) "
+           "or weighted (gonka PR #1448's deterministic-sampling draw); needs --artifact")
+        ->check(CLI::IsMember({"none", "uniform", "weighted"}))
+        ->capture_default_str();
     cmd->callback([o] {
+        if (o->seed_proof != "none" && o->artifact.empty())
+            throw CLI::RequiredError("--artifact (for --seed-proof)");
         if (o->prompt.empty() && o->prompts_file.empty()) throw CLI::RequiredError("--prompt or --prompts");
         std::vector<std::vector<ChatMessage>> convs;
         if (!o->prompt.empty())
@@ -49,6 +66,52 @@ void register_generate(CLI::App &app) {
         std::vector<std::vector<int32_t>> prompts;
         for (const auto &c : convs) prompts.push_back(model->chat_tokenize(c));
 
+        if (!o->artifact.empty()) {
+            ProverOptions po;
+            po.sampling.temperature = o->sampling.params.temperature;
+            po.sampling.top_k = o->sampling.params.top_k;
+            po.sampling.top_p = o->sampling.params.top_p;
+            po.sampling.min_p = o->sampling.params.min_p;
+            po.sampling.seed = (int64_t)o->sampling.params.seed;
+            po.noise = o->sampling.noise;
+            po.max_tokens = o->max_tokens;
+            po.k = o->top_logprobs;
+            po.proof = o->seed_proof == "uniform"    ? SeedProofKind::uniform
+                       : o->seed_proof == "weighted" ? SeedProofKind::weighted
+                                                     : SeedProofKind::none;
+            GenerateStats stats;
+            const auto t0 = std::chrono::steady_clock::now();
+            const Artifact a = artifact_generate(*model, o->engine.settings, prompts, po, &stats);
+            const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            artifact_write(o->artifact, a);
+            std::vector<TokenSequence> seqs;
+            std::vector<std::string> texts;
+            for (const ArtifactSequence &s : a.sequences) {
+                TokenSequence t{s.prompt_token_ids, {}};
+                for (const ArtifactPosition &p : s.positions) t.output_token_ids.push_back(p.id);
+                texts.push_back(model->detokenize(t.output_token_ids));
+                seqs.push_back(std::move(t));
+            }
+            nlohmann::ordered_json prov =
+                nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
+            prov["seed_proof"] = o->seed_proof;
+            prov["artifact"] = o->artifact;
+            const SequenceFormat fmt =
+                o->format == "vllm" ? SequenceFormat::vllm : SequenceFormat::token_difr;
+            sequences_write(o->out, seqs, fmt, prov.dump(), texts);
+            prov["max_tokens"] = o->max_tokens;
+            prov["n_sequences"] = seqs.size();
+            prov["generated_tokens"] = stats.generated_tokens;
+            prov["seconds"] = secs;
+            file_write_atomic(o->out + ".meta.json", prov.dump(2) + "\n");
+            if (seqs.size() == 1) std::printf("%s\n", texts[0].c_str());
+            std::printf(
+                "generated %zu sequences, %lld tokens in %.1f s -> %s, artifact (k %d, seed proof %s) -> "
+                "%s\n",
+                seqs.size(), (long long)stats.generated_tokens, secs, o->out.c_str(), a.k,
+                o->seed_proof.c_str(), o->artifact.c_str());
+            return;
+        }
         GenerateOptions g;
         g.sampling = o->sampling.params;
         g.noise = o->sampling.profile();

@@ -5,6 +5,7 @@
 #include "app.h"
 #include "difr/lab.h"
 #include "difr/lab_analysis.h"
+#include "difr/lab_artifacts.h"
 
 namespace difr::app {
 
@@ -12,6 +13,7 @@ void register_lab(CLI::App &app) {
     struct Opts {
         std::string file, out;
         int32_t threads = -1, n_prompts = -1, max_tokens = -1;
+        bool artifacts = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
@@ -25,7 +27,34 @@ void register_lab(CLI::App &app) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--max-tokens", o->max_tokens, "override the lab file's max_tokens")
         ->check(CLI::PositiveNumber);
+    cmd->add_flag(
+        "--artifacts", o->artifacts,
+        "the file is an artifact lab (data/lab/artifacts.toml): which check of an inference artifact "
+        "catches which prover (docs/lab.md)");
     cmd->callback([o] {
+        if (o->artifacts) {
+            ArtifactLabSpec spec = artifact_lab_read(o->file);
+            if (o->n_prompts > 0) spec.n_artifacts = o->n_prompts;
+            if (o->max_tokens > 0) spec.max_tokens = o->max_tokens;
+            if (o->threads > 0) {
+                for (ArtifactScenario &s : spec.scenarios)
+                    if (s.settings.n_threads == spec.settings.n_threads) s.settings.n_threads = o->threads;
+                spec.settings.n_threads = o->threads;
+            }
+            LabEnvironment env;
+            env.model_resolve = model_resolve;
+            env.derived_dir = models_dir() + "/derived";
+            env.log = [](const std::string &line) {
+                std::fprintf(stderr, "%s\n", line.c_str());
+                std::fflush(stderr);
+            };
+            std::fprintf(stderr, "artifact lab %s: %zu scenarios, %d artifacts x %d tokens -> %s\n",
+                         spec.name.c_str(), spec.scenarios.size(), spec.n_artifacts, spec.max_tokens,
+                         o->out.c_str());
+            artifact_lab_run(spec, o->out, env);
+            std::fputs(artifact_lab_analyze(o->out).c_str(), stdout);
+            return;
+        }
         LabSpec spec = lab_spec_read(o->file);
         if (o->n_prompts > 0) spec.n_prompts = o->n_prompts;
         if (o->max_tokens > 0) spec.max_tokens = o->max_tokens;

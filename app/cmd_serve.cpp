@@ -18,7 +18,9 @@ void register_serve(CLI::App &app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
-        "serve", "serve the local model as a reference: POST /v1/completions with prompt logprobs");
+        "serve",
+        "serve the local model as a reference (POST /v1/completions with prompt logprobs) and a prover "
+        "(POST /v1/chat/completions with top-k logprobs, seed proofs, enforced_tokens replay)");
     add_engine_options(*cmd, o->engine);
     cmd->add_option("--host", o->serve.host, "address to listen on (0.0.0.0: every interface)")
         ->capture_default_str();
@@ -32,25 +34,33 @@ void register_serve(CLI::App &app) {
         ->check(CLI::Range(1, 1000));
     cmd->add_option("--ready-file", o->ready_file,
                     "write the port here once listening (for scripts and tests)");
+    cmd->add_flag("--prover-completions", o->serve.prover_completions,
+                  "POST /v1/completions without echo or prompt_logprobs generates (the prover) instead of "
+                  "answering as the one-token reference; /v1/chat/completions is always the prover");
     cmd->callback([o] {
         const std::string path = model_resolve(o->engine.model);
         auto model = Model::load(path, o->engine.settings);
         const std::string name = o->name.empty() ? std::filesystem::path(path).stem().string() : o->name;
         ReferenceService service(*model, o->engine.settings, name, o->max_top_logprobs);
-        serve_http(service, o->serve, [&](int port) {
-            std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
-                        model->description().c_str(), service.context_limit(), o->serve.host.c_str(), port);
-            std::fflush(stdout);
-            if (o->ready_file.empty()) return;
-            // Written whole then renamed, so a script polling for the file never reads half a number.
-            const std::string tmp = o->ready_file + ".tmp";
-            {
-                std::ofstream f(tmp);
-                f << port << "\n";
-                if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
-            }
-            std::filesystem::rename(tmp, o->ready_file);
-        });
+        ProverService prover(*model, o->engine.settings, name, o->max_top_logprobs);
+        serve_http(
+            service, o->serve,
+            [&](int port) {
+                std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
+                            model->description().c_str(), service.context_limit(), o->serve.host.c_str(),
+                            port);
+                std::fflush(stdout);
+                if (o->ready_file.empty()) return;
+                // Written whole then renamed, so a script polling for the file never reads half a number.
+                const std::string tmp = o->ready_file + ".tmp";
+                {
+                    std::ofstream f(tmp);
+                    f << port << "\n";
+                    if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
+                }
+                std::filesystem::rename(tmp, o->ready_file);
+            },
+            &prover);
         std::fprintf(stderr, "difr serve: stopped\n");
     });
 }

@@ -96,6 +96,7 @@ int main(int argc, char **argv) {
     difr::app::register_audit(app);
     difr::app::register_audit_report(app);
     difr::app::register_noise(app);
+    difr::app::register_validate(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

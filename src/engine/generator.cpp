@@ -151,7 +151,9 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
                 const std::span<const float> row(llama_get_logits_ith(ctx, b), (size_t)n_vocab);
                 int32_t token;
-                if (inverse_cdf) {
+                if (options.sampler) {
+                    token = options.sampler(slot.seq, (int32_t)gen.size(), row);
+                } else if (inverse_cdf) {
                     chain->filter(row, chain_ids, chain_x);
                     token = chain_ids[inverse_cdf_select(chain_x, slot.draws->next())];
                 } else {
@@ -161,6 +163,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 }
                 if (options.bug.rate > 0.0)
                     token = sampling_bug_apply(row, token, options.bug, slot.bug_state, bug_order);
+                if (options.on_row) options.on_row(slot.seq, (int32_t)gen.size(), row, token);
                 gen.push_back(token);
                 ++st.generated_tokens;
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)
