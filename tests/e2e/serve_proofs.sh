@@ -4,7 +4,7 @@
 # the way the response hands them over and checks them with `difr verify --fingerprints` against the local
 # reference. An honest server's proofs are those `difr generate` makes for the same request, byte for byte,
 # and verify at distance 0 with 0 TOPLOC mismatches; a server running the model requantised to Q4_0 is caught
-# by both; malformed proof fields get a 400 naming the field.
+# by both, and so is a tampered copy of the honest proofs; malformed proof fields get a 400 naming the field.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SAMPLED=(--temperature 1 --seed 42 --top-k 50 --top-p 0.95)
 SERVERS=()
@@ -114,6 +114,50 @@ lines = [json.loads(l) for l in open(sys.argv[1] + ".fingerprints.jsonl")]
 assert lines[0] == served["header"], (lines[0], served["header"])
 assert lines[1] == served["lines"][0], "the served proofs differ from difr generate's"
 print(f"ok: the served chat completion = difr generate: {len(cli['output_token_ids'])} tokens, header and proofs identical")
+PY
+
+# Tampered: the honest server's proofs with one fingerprint value's sign flipped (sequence 0, token 5) and one
+# TOPLOC coefficient moved by 1 (sequence 1, chunk 1, coefficient 1). verify exits 1 naming both; exactly the
+# tampered token moves (by 2|v|) and exactly the tampered chunk fails, the rest still check at distance 0.
+python3 - "$WORK/honest.proofs.jsonl" "$WORK/tampered.proofs.jsonl" <<'PY'
+import base64, json, struct, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+fp = bytearray(base64.b64decode(lines[1]["fingerprint"]))
+at = (5 * 8 + 0) * 2  # token 5, value 0, little-endian f16
+v = struct.unpack("<e", bytes(fp[at:at + 2]))[0]
+assert v != 0, "token 5's first fingerprint value is 0: pick another"
+fp[at + 1] ^= 0x80
+lines[1]["fingerprint"] = base64.b64encode(bytes(fp)).decode()
+proof = bytearray(base64.b64decode(lines[2]["toploc"][1]))  # modulus, then 128 coefficients, big-endian
+# Coefficient 1, not 0: the constant moved by 1 shifts every value by one bf16 ulp, inside TOPLOC's tolerance.
+c = (int.from_bytes(proof[4:6], "big") + 1) % 65497
+proof[4:6] = c.to_bytes(2, "big")
+lines[2]["toploc"][1] = base64.b64encode(bytes(proof)).decode()
+with open(sys.argv[2], "w") as f:
+    for o in lines:
+        f.write(json.dumps(o, separators=(",", ":")) + "\n")
+json.dump({"v": v}, open(sys.argv[2] + ".v", "w"))
+PY
+set +e
+"$DIFR" verify -i "$WORK/honest.tokens.json" "${SAMPLED[@]}" -t 1 --fingerprints "$WORK/tampered.proofs.jsonl" \
+    --fingerprint-max-l2 0 -o "$WORK/tv" >"$WORK/tv.txt" 2>"$WORK/tv.err"
+status=$?
+set -e
+cat "$WORK/tv.txt"
+[ "$status" -eq 1 ] || { cat "$WORK/tv.err" >&2; fail "tampered proofs: verify exited $status, expected 1"; }
+grep -q "fingerprint distance .* exceeds 0" "$WORK/tv.err" || fail "no fingerprint failure: $(cat "$WORK/tv.err")"
+grep -q "1 TOPLOC chunks fail the thresholds" "$WORK/tv.err" || fail "no TOPLOC failure: $(cat "$WORK/tv.err")"
+python3 - "$WORK/tv" "$WORK/tampered.proofs.jsonl.v" <<'PY'
+import json, sys
+out, v = sys.argv[1], json.load(open(sys.argv[2]))["v"]
+moved = [r for r in map(json.loads, open(out + "/fingerprints.jsonl")) if r["l2"] != 0]
+assert [(r["seq"], r["pos"]) for r in moved] == [(0, 5)], moved
+assert abs(moved[0]["l2"] - 2 * abs(v)) <= 1e-6 * abs(v), (moved, v)
+failed = [r for r in map(json.loads, open(out + "/toploc.jsonl")) if not r["pass"]]
+assert [(r["seq"], r["chunk"]) for r in failed] == [(1, 1)], failed
+print(f"ok: tampered proofs rejected: token (0, 5) at L2 {moved[0]['l2']:.4g} = 2|{v:.4g}|, the 47 others at 0; "
+      f"TOPLOC chunk (1, 1) fails (exp mismatches {failed[0]['exp_mismatches']}, mant err mean "
+      f"{failed[0]['mant_err_mean']:.3g}), the 5 others pass")
 PY
 
 # The impostor (Q4_0): its proofs of its own tokens, checked against the Q4_1 reference, move in every token
