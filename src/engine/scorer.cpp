@@ -68,6 +68,11 @@ Scorer::~Scorer() {
     if (ctx_) llama_free(ctx_);
 }
 
+bool Scorer::abort_requested(void *scorer) {
+    const Scorer *self = static_cast<const Scorer *>(scorer);
+    return self->abort_ && self->abort_();
+}
+
 ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
                          const SequenceDoneCallback &on_done, const HiddenCallback &on_hidden) {
     const int32_t n_vocab = model_.n_vocab();
@@ -98,6 +103,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
         n_ctx_ = (int32_t)llama_n_ctx(ctx_);
         n_slots_ = n_slots;
         embeddings_ = embeddings;
+        llama_set_abort_callback(ctx_, &Scorer::abort_requested, this);
     }
     const size_t n_embd = (size_t)model_.n_embd();
     llama_memory_t mem = llama_get_memory(ctx_);
