@@ -13,6 +13,7 @@
 #include "difr/error.h"
 #include "difr/server.h"
 #include "difr/topk.h"
+#include "engine_turn.h"
 
 namespace difr {
 
@@ -183,12 +184,16 @@ HttpReply ReferenceService::completions(const std::string &body) {
     seq.output_token_ids.assign(req.prompt.begin() + 1, req.prompt.end());
     seq.output_token_ids.push_back(0);
     std::vector<TopkLogprobs> rows((size_t)n);  // rows[j]: the distribution of position j + 1
+    EngineTurn turn(gate_, limits_);
+    if (!turn.held()) return turn.busy_reply();
     try {
-        std::lock_guard<std::mutex> lock(engine_mutex_);
         scorer_->score(
             std::span<const TokenSequence>(&seq, 1), [&](size_t, int32_t j, std::span<const float> l) {
+                turn.check();  // between rows: a request past its engine time stops here
                 topk_logprobs_from_logits(l, k, j + 1 < n ? req.prompt[(size_t)j + 1] : -1, rows[(size_t)j]);
             });
+    } catch (const EngineTimeout &) {
+        return turn.timeout_reply(n);
     } catch (const InputError &e) {  // the checks above should have caught it first
         return {400, http_error_body(e.what(), "invalid_request_error", "prompt"), e.what()};
     } catch (const std::exception &e) {
