@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "difr/model.h"
@@ -27,6 +28,12 @@ struct ScoreStats {
     int32_t decode_calls = 0;
 };
 
+// Thrown by Scorer::score when its stop check asked llama.cpp to stop a decode part-way.
+class ScoreStopped : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 class Scorer {
 public:
     Scorer(const Model &model, const EngineSettings &settings);
@@ -42,12 +49,18 @@ public:
 
     int32_t n_ctx() const { return n_ctx_; }
 
+    // A check llama.cpp calls between the operations of every decode (on one of its threads): once it returns
+    // true, the decode stops and score() throws ScoreStopped. Servers bound a request's engine time with it;
+    // the scorer scores normally afterwards. Empty: never stop.
+    void stop_check_set(std::function<bool()> check) { stop_check_ = std::move(check); }
+
 private:
     const Model &model_;
     EngineSettings settings_;
     llama_context *ctx_ = nullptr;
     int32_t n_ctx_ = 0;
     int32_t n_slots_ = 0;  // sequences the context was made for
+    std::function<bool()> stop_check_;
 };
 
 // Checks a sequence against the model before any work: token ids inside the vocabulary, length within the

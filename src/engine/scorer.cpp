@@ -99,6 +99,9 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
     }
     llama_memory_t mem = llama_get_memory(ctx_);
     llama_memory_clear(mem, true);
+    llama_set_abort_callback(
+        ctx_, [](void *self) { return ((Scorer *)self)->stop_check_ && ((Scorer *)self)->stop_check_(); },
+        this);
 
     std::vector<Slot> slots(n_slots);
     llama_batch batch = llama_batch_init(settings_.n_batch, 0, 1);
@@ -132,6 +135,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
             if (batch.n_tokens == 0) break;
 
             const int32_t rc = llama_decode(ctx_, batch);
+            if (rc == 2) throw ScoreStopped("scoring stopped by its stop check");
             if (rc != 0)
                 throw std::runtime_error("llama_decode failed with status " + std::to_string(rc) +
                                          " (context " + std::to_string(n_ctx_) + " tokens, batch " +

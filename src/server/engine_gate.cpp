@@ -51,7 +51,7 @@ EngineTurn::~EngineTurn() {
 }
 
 void EngineTurn::check() const {
-    if (std::chrono::steady_clock::now() > deadline_) throw EngineTimeout{};
+    if (expired()) throw EngineTimeout{};
 }
 
 HttpReply EngineTurn::busy_reply() const {

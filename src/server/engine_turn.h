@@ -20,6 +20,7 @@ public:
     EngineTurn &operator=(const EngineTurn &) = delete;
 
     bool held() const { return held_; }
+    bool expired() const { return std::chrono::steady_clock::now() > deadline_; }
     // Throws EngineTimeout when the engine time is used up; cheap enough to call once per row.
     void check() const;
 

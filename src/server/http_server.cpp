@@ -247,6 +247,14 @@ bool timed_out() {
     return t_conn && t_conn->timed_out;
 }
 
+// Whether a Content-Length value announces more than `limit` bytes. Values that are not plain numbers are
+// left to httplib, which refuses them.
+bool length_exceeds(const std::string &value, size_t limit) {
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) return false;
+    const size_t digits = value.size() - std::min(value.find_first_not_of('0'), value.size());
+    return digits > 19 || std::stoull(value) > limit;
+}
+
 // Compares SHA-256 digests with CRYPTO_memcmp: the time taken does not depend on where the keys differ, nor
 // on the length of either.
 bool key_matches(const std::string &given, const std::string &expected) {
@@ -334,9 +342,20 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
         return new WatchedQueue(watchdog, listening_port, threads, queued);
     };
     svr.set_error_logger([](const httplib::Error &e, const httplib::Request *) { t_http_error = e; });
-    // Before routing and before any body is read: a request without the key is refused at once.
+    // Before routing and before any body is read: a request without the key, or one that announces a body
+    // over the limit, is refused at once (httplib itself would read the limit's worth first).
     svr.set_pre_routing_handler([&options](const httplib::Request &req, httplib::Response &res) {
         t_note.clear();
+        const std::string length = req.get_header_value("Content-Length");
+        if (length_exceeds(length, options.max_body_bytes)) {
+            const std::string m = "the request body (" + length + " bytes) is larger than " +
+                                  std::to_string(options.max_body_bytes) +
+                                  " bytes (difr serve --max-body-bytes)";
+            res.status = 413;
+            res.set_content(http_error_body(m, "invalid_request_error", ""), kJson);
+            t_note = m;
+            return httplib::Server::HandlerResponse::Handled;
+        }
         if (options.api_key.empty() || (req.method == "GET" && req.path == "/health"))
             return httplib::Server::HandlerResponse::Unhandled;
         const std::string given = httplib::get_bearer_token_auth(req);

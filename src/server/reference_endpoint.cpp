@@ -186,6 +186,13 @@ HttpReply ReferenceService::completions(const std::string &body) {
     std::vector<TopkLogprobs> rows((size_t)n);  // rows[j]: the distribution of position j + 1
     EngineTurn turn(gate_, limits_);
     if (!turn.held()) return turn.busy_reply();
+    // llama.cpp checks the turn's time between the operations of each decode, so a long prompt is stopped
+    // within moments of its limit, not only after a whole batch of tokens.
+    scorer_->stop_check_set([&turn] { return turn.expired(); });
+    struct Unset {
+        Scorer &s;
+        ~Unset() { s.stop_check_set(nullptr); }
+    } unset{*scorer_};
     try {
         scorer_->score(
             std::span<const TokenSequence>(&seq, 1), [&](size_t, int32_t j, std::span<const float> l) {
@@ -193,6 +200,8 @@ HttpReply ReferenceService::completions(const std::string &body) {
                 topk_logprobs_from_logits(l, k, j + 1 < n ? req.prompt[(size_t)j + 1] : -1, rows[(size_t)j]);
             });
     } catch (const EngineTimeout &) {
+        return turn.timeout_reply(n);
+    } catch (const ScoreStopped &) {
         return turn.timeout_reply(n);
     } catch (const InputError &e) {  // the checks above should have caught it first
         return {400, http_error_body(e.what(), "invalid_request_error", "prompt"), e.what()};
