@@ -21,7 +21,8 @@ struct EngineOptions {
 struct SamplingOptions {
     SamplingParams params;
     std::string noise = "vllm";
-    NoiseProfile profile() const;  // throws CLI::ValidationError for an unknown profile
+    NoiseProfile profile() const;  // throws CLI::ValidationError for an unknown profile (and for "auto")
+    bool noise_auto() const { return noise == "auto"; }  // verify and audit: identify the profile
 };
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o);
@@ -59,5 +60,6 @@ void register_registry(CLI::App &app);
 void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
 void register_audit_report(CLI::App &app);
+void register_noise(CLI::App &app);
 
 }  // namespace difr::app

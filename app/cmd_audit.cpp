@@ -201,7 +201,13 @@ void register_audit(CLI::App &app) {
 
         AuditOptions a;
         a.sampling = o->sampling.params;
-        a.noise = o->sampling.profile();
+        if (o->sampling.noise_auto())
+            for (NoiseProfile p :
+                 kNoiseProfiles)  // llama.cpp's chain needs whole rows, not a top-k reference's
+                if (ref.kind == ReferenceSpec::Kind::local || p != NoiseProfile::llama_cpp)
+                    a.identify.push_back(p);
+                else
+                    a.noise = o->sampling.profile();
         a.max_tokens = o->max_tokens;
         a.concurrency = o->concurrency;
         a.send_seed = !o->no_seed;
@@ -222,6 +228,8 @@ void register_audit(CLI::App &app) {
         for (const AuditTarget &t : targets) {
             AuditResult r = audit_provider(*model, convs, t, ref, a, store);
             std::printf("%s: %s\n", t.name.c_str(), summary_audit_line(r.summary).c_str());
+            if (r.identification)
+                std::printf("%s: %s\n", t.name.c_str(), identification_line(*r.identification).c_str());
             if (r.cross_reference)
                 std::printf("%s: %s\n", t.name.c_str(), cross_reference_line(*r.cross_reference).c_str());
             const std::string one = audit_result_to_json(r);

@@ -9,6 +9,7 @@
 #include "app.h"
 #include "difr/checkpoint.h"
 #include "difr/error.h"
+#include "difr/identify.h"
 #include "difr/reference.h"
 #include "difr/results.h"
 #include "difr/verify.h"
@@ -94,7 +95,15 @@ void register_verify(CLI::App &app) {
 
         VerifyOptions v;
         v.sampling = o->sampling.params;
-        v.noise = o->sampling.profile();
+        if (o->sampling.noise_auto()) {
+            if (remote)
+                throw InputError(
+                    "--noise auto scores with the local engine; with a remote reference run difr "
+                    "audit --noise auto, or name the profile");
+            v.identify.assign(std::begin(kNoiseProfiles), std::end(kNoiseProfiles));
+        } else {
+            v.noise = o->sampling.profile();
+        }
         ProgressBar bar("verify", file.sequences.size());
         auto progress = [&](size_t done, size_t) { bar.update(k + done); };
         VerifyResult r;
@@ -129,6 +138,12 @@ void register_verify(CLI::App &app) {
             prov["engine"] = nullptr;  // the model file gave only its vocabulary; the reference scored
             prov["concurrency"] = o->concurrency;
         }
+        if (r.identification) {
+            prov["noise_identified"] = std::string(noise_profile_name(r.noise));
+            prov["noise_covers"] = std::string(noise_profile_covers(r.noise));
+            prov["noise_identification"] =
+                nlohmann::ordered_json::parse(identification_to_json(*r.identification));
+        }
         prov["tokens_evaluated"] = r.stats.tokens_evaluated;
         prov["decode_calls"] = r.stats.decode_calls;
         prov["seconds"] = r.seconds;
@@ -139,6 +154,7 @@ void register_verify(CLI::App &app) {
             std::fprintf(stderr, "difr: skipped %lld sequences with empty outputs\n",
                          (long long)r.summary.skipped_sequences);
         if (remote) std::printf("reference: %s\n", ref.describe(*model).c_str());
+        if (r.identification) std::printf("%s\n", identification_line(*r.identification).c_str());
         std::printf("%s\n", summary_audit_line(r.summary).c_str());
         std::printf(
             "  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",

@@ -14,7 +14,11 @@ namespace difr::app {
 
 NoiseProfile SamplingOptions::profile() const {
     if (auto p = noise_profile_from_name(noise)) return *p;
-    throw CLI::ValidationError("--noise", "unknown noise profile '" + noise + "'");
+    if (noise_auto())
+        throw CLI::ValidationError("--noise",
+                                   "auto identifies the profile of tokens and exists for verify and audit");
+    throw CLI::ValidationError("--noise", "unknown noise profile '" + noise + "' (profiles: " +
+                                              noise_profile_names() + "; verify and audit also take auto)");
 }
 
 void add_engine_options(CLI::App &cmd, EngineOptions &o) {
@@ -40,7 +44,13 @@ void add_sampling_options(CLI::App &cmd, SamplingOptions &o) {
     cmd.add_option("--seed", o.params.seed, "sampling seed")->capture_default_str();
     cmd.add_option("--min-p", o.params.min_p, "llama.cpp's min-p, llama.cpp profile only; 0: off")
         ->capture_default_str();
-    cmd.add_option("--noise", o.noise, "noise profile: vllm, vllm-0.22, torch-cpu, llama.cpp")
+    cmd.add_option(
+           "--noise", o.noise,
+           "noise profile: vllm (vLLM 0.31-0.33; the default since vLLM moved to murmur3 noise: before, "
+           "vllm meant today's vllm-0.30), vllm-fp64 (--use-fp64-gumbel), vllm-0.30 (vLLM 0.24-0.30), "
+           "vllm-0.30-fp64, vllm-0.22, sglang (deterministic mode), torch-cpu, llama.cpp; verify and "
+           "audit also take auto (score under every profile and say which explains the tokens). "
+           "docs/semantics.md lists the versions each covers")
         ->capture_default_str();
 }
 
@@ -105,6 +115,7 @@ int main(int argc, char **argv) {
     difr::app::register_prompts(app);
     difr::app::register_audit(app);
     difr::app::register_audit_report(app);
+    difr::app::register_noise(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

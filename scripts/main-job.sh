@@ -39,7 +39,7 @@ done
 echo
 echo "Local audit of the embedded model (SmolLM2-135M-Instruct Q4_1) — reference vs. providers:"
 echo "  honest   = the reference model itself;  impostor = the reference requantised to $IMPOSTOR_TYPE"
-echo "  t0 = greedy;  t1 = T 1, seed 42, top-k 50, top-p 0.95 (vLLM noise profile)"
+echo "  t0 = greedy;  t1 = T 1, seed 42, top-k 50, top-p 0.95 (noise profile vllm: vLLM 0.31-0.33, murmur3)"
 "$DIFR" table "${runs[@]}"
 echo
 echo "Per-token metrics and summaries: $OUT"

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "difr/http.h"
+#include "difr/identify.h"
 #include "difr/model.h"
 #include "difr/noise.h"
 #include "difr/reference.h"
@@ -46,6 +47,9 @@ struct AuditOptions {
     // A second reference verifying the same tokens, compared with the first token by token (docs/audit.md,
     // "Trusting the reference").
     std::optional<ReferenceSpec> cross_reference;
+    // `--noise auto`: verify under each of these profiles (one reference pass each, stored under each
+    // profile's key so a re-run reuses them) and summarise under the one that explains the tokens.
+    std::vector<NoiseProfile> identify;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.
@@ -79,6 +83,7 @@ struct AuditResult {
     int64_t references_reused = 0, references_new = 0;  // likewise for reference rows
     std::string config_json;                            // sampling, noise, max_tokens, endpoint (no key)
     std::optional<CrossReferenceResult> cross_reference;
+    std::optional<ProfileIdentification> identification;  // AuditOptions::identify at T > 0
 };
 
 // Runs one provider's audit. `model` tokenises (it may be loaded vocab-only when the reference is remote)

@@ -24,7 +24,8 @@ struct TokenMetrics {
 struct MetricsScratch {
     SamplingCandidates candidates;
     SamplingScratch sampling;
-    std::vector<float> gumbel;  // noise of each candidate, computed once per row
+    std::vector<float> gumbel;     // noise of each candidate, computed once per row
+    std::vector<double> gumbel64;  // the same for the fp64 profiles
 };
 
 // Scores one row. `noise` must be positioned (NoiseStream::seek) for this row; it is ignored at T = 0 and

@@ -27,7 +27,8 @@ std::string sampling_describe(const SamplingParams &params);  // "T=1 top_k=50 t
 // When `all` is true every token of the vocabulary survives and `ids`/`x` are empty (nothing was filtered).
 struct SamplingCandidates {
     bool all = false;
-    std::vector<int32_t> ids;  // ascending token id
+    bool by_rank = false;      // sampling_filter_sglang: ids in SGLang's descending-probability order
+    std::vector<int32_t> ids;  // ascending token id (by_rank: rank order, the most likely first)
     std::vector<float> x;      // x[i] = logits[ids[i]] / T
 };
 
@@ -43,5 +44,13 @@ struct SamplingScratch {
 // exactly as vLLM's `logits < kth_value` mask does.
 void sampling_filter(std::span<const float> logits, const SamplingParams &params, SamplingCandidates &out,
                      SamplingScratch &scratch);
+
+// SGLang's pytorch sampler (top_k_top_p_min_p_sampling_from_probs_torch, the one its deterministic mode
+// runs): p = softmax(x) over the whole vocabulary, sorted descending (ties: lower id first); rank r survives
+// if r < top_k and the probability before it, cumsum_r - p_r, is <= top_p (no renormalisation after top-k).
+// The survivors come back in rank order with by_rank set, because SGLang keys their noise by rank. Without
+// top-k and top-p nothing is sorted: `all`, as sampling_filter.
+void sampling_filter_sglang(std::span<const float> logits, const SamplingParams &params,
+                            SamplingCandidates &out, SamplingScratch &scratch);
 
 }  // namespace difr

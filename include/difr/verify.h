@@ -3,9 +3,11 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
+#include "difr/identify.h"
 #include "difr/model.h"
 #include "difr/noise.h"
 #include "difr/results.h"
@@ -19,12 +21,17 @@ namespace difr {
 struct VerifyOptions {
     SamplingParams sampling;
     NoiseProfile noise = NoiseProfile::vllm;
+    // `--noise auto`: score every token under each of these profiles in the same pass over the logits, then
+    // report (and write the metrics of) the one that explains the tokens best. Empty: `noise` alone.
+    std::vector<NoiseProfile> identify;
 };
 
 struct VerifyResult {
     MetricsSummary summary;
     ScoreStats stats;
     double seconds = 0.0;
+    NoiseProfile noise = NoiseProfile::vllm;  // the profile the summary and the written metrics are under
+    std::optional<ProfileIdentification> identification;  // with VerifyOptions::identify
 };
 
 // Called once per finished sequence with the number finished so far (for progress reports).
@@ -33,6 +40,8 @@ using VerifyProgress = std::function<void(size_t done, size_t total)>;
 using VerifySink = std::function<void(size_t seq, std::span<const TokenMetrics> metrics)>;
 
 // Scores `seqs` against `model`. Per-token metrics go to `writer` when given, whole sequences in input order.
+// With VerifyOptions::identify they are held until every sequence is scored (the best profile is known only
+// then) and `progress` still reports as sequences finish.
 // Throws InputError for bad sequences before any decoding.
 VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               std::span<const TokenSequence> seqs, const VerifyOptions &options,

@@ -22,11 +22,12 @@ using json = nlohmann::ordered_json;
 namespace {
 
 std::string sampling_json(const AuditOptions &o) {
-    return json{{"temperature", o.sampling.temperature},
-                {"top_k", o.sampling.top_k},
-                {"top_p", o.sampling.top_p},
-                {"seed", o.sampling.seed},
-                {"noise", std::string(noise_profile_name(o.noise))}}
+    return json{
+        {"temperature", o.sampling.temperature},
+        {"top_k", o.sampling.top_k},
+        {"top_p", o.sampling.top_p},
+        {"seed", o.sampling.seed},
+        {"noise", o.identify.empty() ? std::string(noise_profile_name(o.noise)) : std::string("auto")}}
         .dump();
 }
 
@@ -287,15 +288,46 @@ AuditResult audit_provider(Model &model, const std::vector<std::vector<ChatMessa
     for (const std::string &a : answered) result.answered_by += (result.answered_by.empty() ? "" : ",") + a;
 
     // Verify what the store has no reference row for, storing each sequence as it is finished.
-    result.references_new =
-        reference_rows_fill(model, ref, result.reference, seqs, ref_keys, keys, o, store, "verify " + t.name);
+    SequenceRows rows;
+    AuditOptions chosen = o;  // the profile the summary is under (auto: the identified one)
+    chosen.identify.clear();
+    if (o.identify.empty() || sampling_is_greedy(o.sampling)) {
+        result.references_new = reference_rows_fill(model, ref, result.reference, seqs, ref_keys, keys,
+                                                    chosen, store, "verify " + t.name);
+        rows = stored_rows(store, seqs, ref_keys);
+    } else {
+        // One reference pass per profile, each stored under its own sampling key.
+        ProfileIdentifier identifier(o.identify);
+        std::vector<SequenceRows> per_profile;
+        for (size_t k = 0; k < o.identify.size(); ++k) {
+            AuditOptions ok = chosen;
+            ok.noise = o.identify[k];
+            const std::string sk = sampling_json(ok);
+            std::vector<std::string> keys_k(seqs.size());
+            for (size_t i = 0; i < seqs.size(); ++i)
+                keys_k[i] =
+                    reference_key(result.reference, sk, seqs[i].prompt_token_ids, seqs[i].output_token_ids);
+            result.references_new +=
+                reference_rows_fill(model, ref, result.reference, seqs, keys_k, keys, ok, store,
+                                    "verify " + t.name + " " + std::string(noise_profile_name(ok.noise)));
+            per_profile.push_back(stored_rows(store, seqs, keys_k));
+            for (const std::vector<TokenMetrics> &ms : per_profile.back())
+                for (const TokenMetrics &m : ms) identifier.add(k, m);
+        }
+        result.identification = identifier.finish();
+        chosen.noise = result.identification->best();
+        const size_t best =
+            size_t(std::find(o.identify.begin(), o.identify.end(), chosen.noise) - o.identify.begin());
+        rows = std::move(per_profile[best]);
+        result.references_new /= (int64_t)o.identify.size();  // sequences, not sequence-profile pairs
+    }
     result.references_reused = sequences_with_output(seqs) - result.references_new;
 
-    const SequenceRows rows = stored_rows(store, seqs, ref_keys);
     result.summary = rows_summary(rows);
     if (o.cross_reference)
-        result.cross_reference = cross_reference_run(model, *o.cross_reference, seqs, rows, keys, sampling, o,
-                                                     store, "cross-verify " + t.name);
+        result.cross_reference =
+            cross_reference_run(model, *o.cross_reference, seqs, rows, keys, sampling_json(chosen), chosen,
+                                store, "cross-verify " + t.name);
 
     json cfg = {
         {"base_url", url_redact(t.endpoint.base_url)},
@@ -343,6 +375,7 @@ std::string audit_result_to_json(const AuditResult &r) {
               {"responses", {{"reused", r.responses_reused}, {"new", r.responses_new}}},
               {"reference_rows", {{"reused", r.references_reused}, {"new", r.references_new}}},
               {"config", json::parse(r.config_json)}};
+    if (r.identification) j["noise_identification"] = json::parse(identification_to_json(*r.identification));
     if (r.cross_reference) {
         const CrossReferenceResult &x = *r.cross_reference;
         const ReferenceAgreement &a = x.agreement;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "difr/noise.h"
 #include "difr/results.h"
 
 namespace difr {
@@ -20,6 +21,9 @@ std::string provenance_json(const Model &model, const EngineSettings &settings,
                      {"seed", sampling.seed}};
     if (sampling.min_p > 0.0f) j["sampling"]["min_p"] = sampling.min_p;
     j["noise"] = noise;
+    // The engine releases the profile replays, so that a result names them (auto: filled in by the caller).
+    if (auto profile = noise_profile_from_name(noise))
+        j["noise_covers"] = std::string(noise_profile_covers(*profile));
     j["engine"] = nlohmann::ordered_json::parse(settings.to_json());
     nlohmann::ordered_json machine = nlohmann::ordered_json::parse(engine_machine_json());
     machine["weight_buffers"] = model.weight_buffers();

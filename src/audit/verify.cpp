@@ -1,5 +1,6 @@
 #include "difr/verify.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -18,9 +19,9 @@ struct PendingRow {
     TokenMetrics m;
 };
 
-// Per-sequence state while its rows stream in: its noise and the rows kept until the sequence ends, so the
-// JSONL holds whole sequences.
-struct SeqState {
+// One profile's per-sequence state while its rows stream in: its noise and the rows kept until the sequence
+// ends, so the JSONL holds whole sequences.
+struct ProfileState {
     std::unique_ptr<NoiseStream> noise;  // Gumbel profiles
     std::unique_ptr<LlamaCppRng> draws;  // the llama.cpp profile: one draw per output token, in order
     std::vector<PendingRow> rows;
@@ -33,63 +34,93 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
                               TokenMetricsWriter *writer, const VerifyProgress &progress,
                               const VerifySink &sink) {
     sampling_validate(options.sampling);
-    if (options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
+    const std::vector<NoiseProfile> profiles =
+        options.identify.empty() ? std::vector<NoiseProfile>{options.noise} : options.identify;
+    const bool identifying = !options.identify.empty();
+    // min_p exists only in llama.cpp's chain; under auto the other profiles are scored without it.
+    if (!identifying && options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
         throw std::invalid_argument("min_p is only defined for the llama.cpp profile (--noise llama.cpp)");
     const auto t0 = std::chrono::steady_clock::now();
     const int32_t n_vocab = model.n_vocab();
     const bool greedy = sampling_is_greedy(options.sampling);
     Scorer scorer(model, settings);
-    SummaryAccumulator acc;
     MetricsScratch scratch;
-    const bool inverse_cdf = !greedy && options.noise == NoiseProfile::llama_cpp;
+    SamplingParams gumbel_sampling = options.sampling;
+    gumbel_sampling.min_p = 0.0f;
     std::unique_ptr<LlamaCppSampler> chain;
-    if (inverse_cdf) chain = std::make_unique<LlamaCppSampler>(options.sampling);
+    for (NoiseProfile p : profiles)
+        if (!greedy && p == NoiseProfile::llama_cpp)
+            chain = std::make_unique<LlamaCppSampler>(options.sampling);
     std::vector<int32_t> chain_ids;
     std::vector<float> chain_x;
-    std::map<size_t, SeqState> active;
+    std::map<size_t, std::vector<ProfileState>> active;
     size_t done = 0;
 
     auto on_row = [&](size_t seq, int32_t j, std::span<const float> logits) {
-        SeqState &st = active[seq];
+        std::vector<ProfileState> &states = active[seq];
+        if (states.empty()) states.resize(profiles.size());
         const TokenSequence &ts = seqs[seq];
         const int32_t claimed = ts.output_token_ids[j];
-        if (inverse_cdf) {
-            // Rows of a sequence arrive in order (Scorer's contract), so draw j belongs to output token j.
-            if (!st.draws) st.draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
-            chain->filter(logits, chain_ids, chain_x);
+        const int64_t pos = (int64_t)ts.prompt_token_ids.size() - 1 + j;
+        for (size_t k = 0; k < profiles.size(); ++k) {
+            ProfileState &st = states[k];
+            if (!greedy && profiles[k] == NoiseProfile::llama_cpp) {
+                // Rows of a sequence arrive in order (Scorer's contract), so draw j belongs to output token
+                // j.
+                if (!st.draws) st.draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
+                chain->filter(logits, chain_ids, chain_x);
+                st.rows.push_back({claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x,
+                                                                      st.draws->next())});
+                continue;
+            }
+            if (!greedy && !st.noise)
+                st.noise = noise_stream_make(profiles[k], options.sampling.seed, n_vocab);
+            if (st.noise) st.noise->seek(pos);
             st.rows.push_back(
-                {claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x, st.draws->next())});
-            return;
+                {claimed, token_metrics_compute(logits, claimed, gumbel_sampling, st.noise.get(), scratch)});
+            if (greedy && identifying) {  // T = 0: no noise, every profile's row is the same
+                for (size_t o = k + 1; o < profiles.size(); ++o) states[o].rows.push_back(st.rows.back());
+                break;
+            }
         }
-        if (!greedy && !st.noise) st.noise = noise_stream_make(options.noise, options.sampling.seed, n_vocab);
-        if (st.noise) st.noise->seek((int64_t)ts.prompt_token_ids.size() - 1 + j);
-        st.rows.push_back(
-            {claimed, token_metrics_compute(logits, claimed, options.sampling, st.noise.get(), scratch)});
+    };
+
+    // Writes one profile's rows of sequence `seq` (the next in input order) to the writer, sink and summary.
+    SummaryAccumulator acc;
+    auto emit = [&](size_t seq, const std::vector<PendingRow> &rows) {
+        for (size_t j = 0; j < rows.size(); ++j) {
+            acc.add(rows[j].m);
+            if (writer) writer->write(seq, (int32_t)j, rows[j].token, rows[j].m);
+        }
+        acc.end_sequence();
+        if (writer) writer->end_sequence();
+        if (sink) {
+            std::vector<TokenMetrics> ms;
+            for (const PendingRow &r : rows) ms.push_back(r.m);
+            sink(seq, ms);
+        }
     };
     // Sequences finish in the order the scheduler completes them; results are written in input order so that
     // two runs with different batch settings give byte-identical files.
-    std::map<size_t, std::vector<PendingRow>> finished;
+    std::map<size_t, std::vector<std::vector<PendingRow>>> finished;
+    std::vector<std::vector<std::vector<PendingRow>>> held;  // identifying: every sequence, every profile
+    ProfileIdentifier identifier(profiles, greedy);
     size_t next_flush = 0;
     auto on_done = [&](size_t seq) {
         auto it = active.find(seq);
-        std::vector<PendingRow> rows;
+        std::vector<std::vector<PendingRow>> rows(profiles.size());
         if (it != active.end()) {
-            rows = std::move(it->second.rows);
+            for (size_t k = 0; k < profiles.size(); ++k) rows[k] = std::move(it->second[k].rows);
             active.erase(it);
         }
         finished.emplace(seq, std::move(rows));
         for (auto f = finished.find(next_flush); f != finished.end(); f = finished.find(next_flush)) {
-            for (size_t j = 0; j < f->second.size(); ++j) {
-                const PendingRow &r = f->second[j];
-                acc.add(r.m);
-                if (writer) writer->write(next_flush, (int32_t)j, r.token, r.m);
-            }
-            acc.end_sequence();
-            if (writer) writer->end_sequence();
-            if (sink) {
-                std::vector<TokenMetrics> ms;
-                for (const PendingRow &r : f->second) ms.push_back(r.m);
-                sink(next_flush, ms);
+            if (identifying) {
+                for (size_t k = 0; k < profiles.size(); ++k)
+                    for (const PendingRow &r : f->second[k]) identifier.add(k, r.m);
+                held.push_back(std::move(f->second));
+            } else {
+                emit(next_flush, f->second[0]);
             }
             finished.erase(f);
             ++next_flush;
@@ -99,7 +130,15 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
     };
 
     VerifyResult result;
+    result.noise = options.noise;
     result.stats = scorer.score(seqs, on_row, on_done);
+    if (identifying) {
+        result.identification = identifier.finish();
+        result.noise = result.identification->best();
+        const size_t best =
+            size_t(std::find(profiles.begin(), profiles.end(), result.noise) - profiles.begin());
+        for (size_t i = 0; i < held.size(); ++i) emit(i, held[i][best]);
+    }
     result.summary = acc.finish();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return result;

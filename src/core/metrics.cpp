@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace difr {
 
@@ -69,27 +70,47 @@ void for_each_candidate(std::span<const float> logits, float T, const SamplingCa
     }
 }
 
+// S is the precision the engine adds noise and takes the argmax in: float (vLLM's default path), double
+// (the fp64 profiles: vLLM's --use-fp64-gumbel, SGLang). Summing in the wrong one would round scores the
+// engine keeps apart, or keep apart scores it rounds together.
+template <typename S>
 NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
-                     const NoiseStream &noise, MetricsScratch &scratch) {
+                     const NoiseStream &noise, std::vector<S> &gumbel, SamplingCandidates &c,
+                     SamplingScratch &sampling) {
     const float T = params.temperature;
-    sampling_filter(logits, params, scratch.candidates, scratch.sampling);
-    const SamplingCandidates &c = scratch.candidates;
+    if (noise.sglang_sampler())
+        sampling_filter_sglang(logits, params, c, sampling);
+    else
+        sampling_filter(logits, params, c, sampling);
+    // The column the noise is keyed by: the token id, or for SGLang's sorted path the rank.
+    auto column = [&](size_t r_idx, int32_t id) { return c.by_rank ? int32_t(r_idx) : id; };
+    auto noise_at = [&](int32_t col) -> S {
+        if constexpr (std::is_same_v<S, double>)
+            return noise.gumbel64(col);
+        else
+            return noise.gumbel(col);
+    };
 
     NoisedRow r;
-    float best_score = -kInf, max_noised = -kInf, max_x = -kInf;
-    float claimed_x = 0.0f, claimed_g = 0.0f;
+    const S neg_inf = -std::numeric_limits<S>::infinity();
+    S best_score = neg_inf, max_noised = neg_inf;
+    float max_x = -kInf;
+    float claimed_x = 0.0f;
+    S claimed_g = 0;
     const size_t n_candidates = c.all ? logits.size() : c.ids.size();
-    if (claimed >= 0) scratch.gumbel.resize(n_candidates);
+    if (claimed >= 0) gumbel.resize(n_candidates);
     for_each_candidate(logits, T, c, [&](size_t r_idx, int32_t i, float x) {
-        const float g = noise.gumbel(i);
-        if (claimed >= 0) scratch.gumbel[r_idx] = g;
-        const float score = x + g;
-        if (score > best_score) {  // ids ascend, so a tie keeps the lowest id
+        const S g = noise_at(column(r_idx, i));
+        if (claimed >= 0) gumbel[r_idx] = g;
+        const S score = S(x) + g;
+        // Candidates come in token-id order (or rank order), so a tie keeps the lowest id (or rank), as
+        // Triton's tl.max and torch.argmax do.
+        if (score > best_score) {
             best_score = score;
             r.predicted = i;
         }
         if (claimed < 0) return;
-        const float noised = logits[i] + g * T;
+        const S noised = S(logits[i]) + g * S(T);
         if (noised > max_noised) max_noised = noised;
         if (x > max_x) max_x = x;
         if (i == claimed) {
@@ -102,17 +123,26 @@ NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const Sampl
     if (claimed >= 0 && r.claimed_kept && claimed_x == -kInf) r.claimed_kept = false;
     if (claimed < 0 || !r.claimed_kept) return r;
 
-    const float claimed_score = claimed_x + claimed_g;
+    const S claimed_score = S(claimed_x) + claimed_g;
     double sum = 0.0;
     int64_t above = 0;
     for_each_candidate(logits, T, c, [&](size_t r_idx, int32_t, float x) {
         sum += std::exp(x - max_x);
-        above += (x + scratch.gumbel[r_idx]) > claimed_score;
+        above += (S(x) + gumbel[r_idx]) > claimed_score;
     });
     r.prob = (float)(std::exp(claimed_x - max_x) / sum);
-    r.margin = max_noised - (logits[claimed] + claimed_g * T);
+    r.margin = float(max_noised - (S(logits[claimed]) + claimed_g * S(T)));
     r.gumbel_rank = (float)above;
     return r;
+}
+
+NoisedRow noised_row(std::span<const float> logits, int32_t claimed, const SamplingParams &params,
+                     const NoiseStream &noise, MetricsScratch &scratch) {
+    if (noise.fp64())
+        return noised_row<double>(logits, claimed, params, noise, scratch.gumbel64, scratch.candidates,
+                                  scratch.sampling);
+    return noised_row<float>(logits, claimed, params, noise, scratch.gumbel, scratch.candidates,
+                             scratch.sampling);
 }
 
 }  // namespace

@@ -104,6 +104,7 @@ void sampling_filter(std::span<const float> logits, const SamplingParams &params
     const bool use_p = params.top_p < 1.0f;
     out.ids.clear();
     out.x.clear();
+    out.by_rank = false;
     out.all = !use_k && !use_p;
     if (out.all) return;
 
@@ -117,6 +118,58 @@ void sampling_filter(std::span<const float> logits, const SamplingParams &params
         }
     }
     if (use_p && out.ids.size() > 1) apply_top_p(params.top_p, out, scratch);
+}
+
+void sampling_filter_sglang(std::span<const float> logits, const SamplingParams &params,
+                            SamplingCandidates &out, SamplingScratch &scratch) {
+    const int32_t n_vocab = (int32_t)logits.size();
+    const float T = params.temperature;
+    const bool use_k = params.top_k > 0 && params.top_k < n_vocab;
+    const bool use_p = params.top_p < 1.0f;
+    out.ids.clear();
+    out.x.clear();
+    out.by_rank = use_k || use_p;
+    out.all = !out.by_rank;
+    if (out.all) return;
+
+    // softmax over the whole row (SGLang's torch.softmax(logits / T) in float32).
+    std::vector<float> &p = scratch.probs;
+    p.resize(size_t(n_vocab));
+    float max_x = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; ++i) max_x = std::max(max_x, logits[i] / T);
+    double sum = 0.0;
+    for (int32_t i = 0; i < n_vocab; ++i) {
+        p[i] = std::exp(logits[i] / T - max_x);
+        sum += p[i];
+    }
+    for (float &v : p) v = float(v / sum);
+
+    // Only a prefix of the sorted order can survive: sort a window of the most likely tokens, doubling it
+    // until the cut falls inside (a full sort of 150k ids per row would dominate verification).
+    const int32_t limit = use_k ? params.top_k : n_vocab;
+    std::vector<int32_t> &order = scratch.order;
+    order.resize(size_t(n_vocab));
+    std::iota(order.begin(), order.end(), 0);
+    auto before = [&](int32_t a, int32_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); };
+    int32_t window = std::min(limit, 64);
+    for (;;) {
+        std::partial_sort(order.begin(), order.begin() + window, order.end(), before);
+        out.ids.clear();
+        double cum = 0.0;
+        bool cut = window == limit;
+        for (int32_t r = 0; r < window; ++r) {
+            const float pr = p[order[r]];
+            cum += pr;
+            if (use_p && float(cum) - pr > params.top_p) {
+                cut = true;
+                break;
+            }
+            out.ids.push_back(order[r]);
+        }
+        if (cut) break;
+        window = std::min(limit, window * 2);
+    }
+    for (int32_t id : out.ids) out.x.push_back(logits[id] / T);
 }
 
 }  // namespace difr

@@ -48,6 +48,24 @@ inline int64_t ulp_distance(float a, float b) {
     return std::llabs(ordered(a) - ordered(b));
 }
 
+// common.f64_bits: a float64's bit pattern as 16 hex digits.
+inline double f64_from_hex(const std::string &hex) {
+    const uint64_t b = std::stoull(hex, nullptr, 16);
+    double d;
+    std::memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+inline int64_t ulp_distance64(double a, double b) {
+    auto ordered = [](double d) {
+        int64_t i;
+        std::memcpy(&i, &d, sizeof i);
+        return i < 0 ? INT64_MIN - i : i;
+    };
+    const int64_t x = ordered(a), y = ordered(b);
+    return x > y ? x - y : y - x;
+}
+
 inline uint64_t splitmix64_at(uint64_t seed, uint64_t idx) {
     uint64_t z = seed + (idx + 1) * 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -92,6 +110,12 @@ struct Tally {
     void add_ulp(float difr, float original) {
         ++compared;
         const int64_t d = ulp_distance(difr, original);
+        bit_exact += d == 0;
+        if (d > max_ulp) max_ulp = d;
+    }
+    void add_ulp64(double difr, double original) {
+        ++compared;
+        const int64_t d = ulp_distance64(difr, original);
         bit_exact += d == 0;
         if (d > max_ulp) max_ulp = d;
     }

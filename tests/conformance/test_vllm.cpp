@@ -85,7 +85,7 @@ void check_gumbel(NoiseProfile profile, const char *field) {
 }
 
 TEST(VllmConformance, GumbelMatchesTheInterpreterToLibmPrecision) {
-    check_gumbel(NoiseProfile::vllm, "g_bits");
+    check_gumbel(NoiseProfile::vllm_0_30, "g_bits");
 }
 
 TEST(VllmConformance, OldGumbelMatchesTheInterpreterToLibmPrecision) {
@@ -122,7 +122,7 @@ TEST(VllmConformance, SampledTokensMatchTheKernel) {
         difr::SamplingParams params;
         params.temperature = c.at("temperature");
         params.seed = c.at("seed");
-        auto noise = difr::noise_stream_make(NoiseProfile::vllm, params.seed, n_vocab);
+        auto noise = difr::noise_stream_make(NoiseProfile::vllm_0_30, params.seed, n_vocab);
         noise->seek(c.at("pos"));
         const int32_t got = difr::sampling_sample(logits, params, noise.get(), scratch);
         ++t.compared;

@@ -62,7 +62,7 @@ TEST(VllmNoise, UniformOfTheAllZeroPhiloxBlock) {
     EXPECT_EQ(raw_word(0, 0), 0x6627e8d5u);
     EXPECT_EQ(vllm_noise_uniform(0, 0), 13389777.0f / 16777216.0f);
     // -log1p(-u) = -log(0.20190710) = 1.59988 -> G = -0.46997; vLLM 0.22: -log(u) = 0.22553 -> G = 1.48930.
-    EXPECT_NEAR(vllm_noise_gumbel(0, 0, NoiseProfile::vllm), -0.4699709f, 2e-6f);
+    EXPECT_NEAR(vllm_noise_gumbel(0, 0, NoiseProfile::vllm_0_30), -0.4699709f, 2e-6f);
     EXPECT_NEAR(vllm_noise_gumbel(0, 0, NoiseProfile::vllm_0_22), 1.4893009f, 2e-6f);
 }
 
@@ -77,7 +77,7 @@ TEST(VllmNoise, RawZeroIsUniformZeroAndIsClampedForG) {
     // u = 0 would give G = +inf (vllm) or -inf (0.22). vllm clamps u to the scale s = 2^-31 (1 - 2^-24):
     // -log1p(-s) = s to float precision, G = -log s = 31 ln 2 = 21.48756.
     // vLLM 0.22-0.23 clamp to FLT_MIN = 2^-126: -log u = 126 ln 2, G = -log(126 ln 2) = -4.46977.
-    EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm), 31 * kLn2);
+    EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_30), 31 * kLn2);
     EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_22), -std::log(126 * kLn2));
 }
 
@@ -94,7 +94,7 @@ TEST(VllmNoise, RawAllOnesFoldsToZero) {
     const uint64_t key = 0x5099a7e8ull;
     ASSERT_EQ(raw_word(key, 0), 0xffffffffu);
     EXPECT_EQ(bits(vllm_noise_uniform(key, 0)), bits(0.0f));
-    EXPECT_TRUE(std::isfinite(vllm_noise_gumbel(key, 0, NoiseProfile::vllm)));
+    EXPECT_TRUE(std::isfinite(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_30)));
     EXPECT_TRUE(std::isfinite(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_22)));
 }
 
@@ -112,7 +112,7 @@ TEST(VllmNoise, RawIntMaxIsTheLargestUniformBelowOne) {
     EXPECT_EQ(vllm_noise_uniform(key, 0), kOneBelow);
     // vllm: -log1p(-(1 - 2^-24)) = 24 ln 2, G = -log(24 ln 2) = -2.81154.
     // 0.22: -log(1 - 2^-24) = 2^-24 to float precision, G = 24 ln 2 = 16.63553.
-    EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm), -std::log(24 * kLn2));
+    EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_30), -std::log(24 * kLn2));
     EXPECT_FLOAT_EQ(vllm_noise_gumbel(key, 0, NoiseProfile::vllm_0_22), 24 * kLn2);
 }
 
@@ -132,7 +132,7 @@ TEST(VllmNoise, Log1pFormIsTheOldLogFormMirrored) {
     int32_t disagree = 0;
     for (int32_t t = 0; t < 1000; ++t) {
         const double u = std::max(vllm_noise_uniform(key, t), kScale);
-        const float g = vllm_noise_gumbel(key, t, NoiseProfile::vllm);
+        const float g = vllm_noise_gumbel(key, t, NoiseProfile::vllm_0_30);
         const float g_old = vllm_noise_gumbel(key, t, NoiseProfile::vllm_0_22);
         ASSERT_NEAR(g, -std::log(-std::log(1.0 - u)), 1e-5 * std::max(1.0, double(std::fabs(g))))
             << "token " << t;
@@ -151,8 +151,8 @@ TEST(VllmNoise, LargerUniformMeansSmallerGumbel) {
 }
 
 TEST(VllmNoiseStream, SameSeedPositionAndTokenGiveTheSameBits) {
-    auto a = difr::noise_stream_make(NoiseProfile::vllm, 1234, 1000);
-    auto b = difr::noise_stream_make(NoiseProfile::vllm, 1234, 1000);
+    auto a = difr::noise_stream_make(NoiseProfile::vllm_0_30, 1234, 1000);
+    auto b = difr::noise_stream_make(NoiseProfile::vllm_0_30, 1234, 1000);
     a->seek(57);
     b->seek(57);
     for (int32_t t = 0; t < 1000; ++t) ASSERT_EQ(bits(a->gumbel(t)), bits(b->gumbel(t))) << "token " << t;
@@ -161,9 +161,9 @@ TEST(VllmNoiseStream, SameSeedPositionAndTokenGiveTheSameBits) {
 TEST(VllmNoiseStream, DifferentSeedsOrPositionsGiveDifferentStreams) {
     // Independent streams: G is a float of a 31-bit uniform, so a chance equality among 1000 tokens has
     // probability well under 1e-3; with these fixed seeds there is none.
-    auto base = difr::noise_stream_make(NoiseProfile::vllm, 1234, 1000);
-    auto other_seed = difr::noise_stream_make(NoiseProfile::vllm, 1235, 1000);
-    auto other_pos = difr::noise_stream_make(NoiseProfile::vllm, 1234, 1000);
+    auto base = difr::noise_stream_make(NoiseProfile::vllm_0_30, 1234, 1000);
+    auto other_seed = difr::noise_stream_make(NoiseProfile::vllm_0_30, 1235, 1000);
+    auto other_pos = difr::noise_stream_make(NoiseProfile::vllm_0_30, 1234, 1000);
     base->seek(57);
     other_seed->seek(57);
     other_pos->seek(58);
@@ -181,12 +181,12 @@ TEST(VllmNoiseStream, SubsetOfTokensEqualsTheFullStream) {
     // or on earlier rows, so a verifier may draw noise only for the surviving candidates.
     const uint64_t seed = 99;
     const int64_t pos = 300;
-    auto full = difr::noise_stream_make(NoiseProfile::vllm, seed, 262144);
+    auto full = difr::noise_stream_make(NoiseProfile::vllm_0_30, seed, 262144);
     full->seek(pos);
     std::vector<float> all(2000);
     for (int32_t t = 0; t < 2000; ++t) all[t] = full->gumbel(t);
 
-    auto sparse = difr::noise_stream_make(NoiseProfile::vllm, seed, 262144);
+    auto sparse = difr::noise_stream_make(NoiseProfile::vllm_0_30, seed, 262144);
     sparse->seek(pos + 5);  // an unrelated row first
     sparse->gumbel(3);
     sparse->seek(pos);
@@ -213,7 +213,7 @@ TEST(VllmNoise, UniformIsInZeroOneAndGumbelIsFinite) {
         const float u = vllm_noise_uniform(key, t);
         ASSERT_GE(u, 0.0f) << "token " << t;
         ASSERT_LT(u, 1.0f) << "token " << t;
-        ASSERT_TRUE(std::isfinite(vllm_noise_gumbel(key, t, NoiseProfile::vllm))) << "token " << t;
+        ASSERT_TRUE(std::isfinite(vllm_noise_gumbel(key, t, NoiseProfile::vllm_0_30))) << "token " << t;
         ASSERT_TRUE(std::isfinite(vllm_noise_gumbel(key, t, NoiseProfile::vllm_0_22))) << "token " << t;
     }
 }
@@ -241,17 +241,26 @@ void expect_standard_gumbel(NoiseProfile profile) {
 }
 
 TEST(VllmNoise, GumbelHasTheEulerMascheroniMean) {
-    expect_standard_gumbel(NoiseProfile::vllm);
+    expect_standard_gumbel(NoiseProfile::vllm_0_30);
 }
 TEST(VllmNoise, OldLogFormHasTheEulerMascheroniMean) {
     expect_standard_gumbel(NoiseProfile::vllm_0_22);
 }
 
 TEST(NoiseProfile, NamesRoundTrip) {
+    for (NoiseProfile p : difr::kNoiseProfiles)
+        EXPECT_EQ(difr::noise_profile_from_name(difr::noise_profile_name(p)), p)
+            << difr::noise_profile_name(p);
     EXPECT_EQ(difr::noise_profile_name(NoiseProfile::vllm), "vllm");
+    EXPECT_EQ(difr::noise_profile_name(NoiseProfile::vllm_0_30), "vllm-0.30");
     EXPECT_EQ(difr::noise_profile_name(NoiseProfile::vllm_0_22), "vllm-0.22");
+    // vllm is vLLM 0.31+ now; vllm-0.30 keeps naming the Philox era (labs pinned to it must not move).
     EXPECT_EQ(difr::noise_profile_from_name("vllm"), NoiseProfile::vllm);
+    EXPECT_EQ(difr::noise_profile_from_name("vllm-0.30"), NoiseProfile::vllm_0_30);
+    EXPECT_EQ(difr::noise_profile_from_name("vllm-0.33"), NoiseProfile::vllm);
+    EXPECT_EQ(difr::noise_profile_from_name("vllm-0.31-fp64"), NoiseProfile::vllm_fp64);
     EXPECT_EQ(difr::noise_profile_from_name("vllm-0.22"), NoiseProfile::vllm_0_22);
+    EXPECT_EQ(difr::noise_profile_from_name("auto"), std::nullopt);
     EXPECT_EQ(difr::noise_profile_from_name("torch-cpu-typo"), std::nullopt);
     EXPECT_EQ(difr::noise_profile_from_name(""), std::nullopt);
 }

@@ -54,6 +54,11 @@ def f32_bits(x) -> list[int]:
     return np.atleast_1d(np.asarray(x, dtype=np.float32)).view(np.uint32).astype(np.int64).tolist()
 
 
+def f64_bits(x) -> list[str]:
+    """float64 bit patterns as 16 hex digits (JSON numbers cannot carry all 64 bits exactly)."""
+    return [f"{b:016x}" for b in np.atleast_1d(np.asarray(x, dtype=np.float64)).view(np.uint64).tolist()]
+
+
 def f32_bit(x) -> int:
     return f32_bits(x)[0]
 
@@ -71,13 +76,16 @@ def cpu_flags() -> list[str]:
     return []
 
 
-def golden_meta(what: str) -> dict:
+def golden_meta(what: str, **originals) -> dict:
+    """`originals`: the releases of wheel-loaded originals a golden came from (vllm=[...], sglang=[...])."""
     pkgs = {}
     for name in ("token-difr", "torch", "triton", "numpy"):
         try:
             pkgs[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             pass
+    for name, releases in originals.items():
+        pkgs[name] = ", ".join(releases)
     return {
         "what": what,
         "command": os.environ.get("DIFR_CONFORMANCE_COMMAND", " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])),

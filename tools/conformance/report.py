@@ -64,6 +64,69 @@ ROWS = [
         "vllm",
     ),
     (
+        "EnginesConformance.Murmur3HashesAreBitExact",
+        "vllm, vllm-fp64, sglang",
+        "murmur3 hash (and the fp64 path's second hash), incl. hashes 0 and 2^32 - 1",
+        "vllm_murmur3_noise.json",
+        "vllm-murmur3",
+    ),
+    (
+        "EnginesConformance.VllmMurmur3UniformsAreBitExact",
+        "vllm, vllm-fp64",
+        "u (fp32) and u (fp64, 53 bits)",
+        "vllm_murmur3_noise.json",
+        "vllm-murmur3",
+    ),
+    (
+        "EnginesConformance.VllmMurmur3GumbelWithinLibmPrecision",
+        "vllm",
+        "G = -log(-L), L = _log1p_neg_stable(u)",
+        "vllm_murmur3_noise.json",
+        "vllm-murmur3",
+    ),
+    (
+        "EnginesConformance.VllmFp64GumbelWithinLibmPrecision",
+        "vllm-fp64",
+        "G = -log(-log u) (fp64)",
+        "vllm_murmur3_noise.json",
+        "vllm-murmur3",
+    ),
+    (
+        "EnginesConformance.VllmSampledTokensMatchTheKernel",
+        "vllm",
+        "sampled token, V = 49152 and 151936, T in {.5, .6, .7, 1, 1.3, 1.7}, top-k 50 / top-p .9 / both",
+        "vllm_murmur3_sample.json",
+        "vllm-murmur3-sample",
+    ),
+    (
+        "EnginesConformance.VllmFp64SampledTokensMatchTheKernel",
+        "vllm-fp64",
+        "sampled token, the same rows (fp64 argmax)",
+        "vllm_murmur3_sample.json",
+        "vllm-murmur3-sample",
+    ),
+    (
+        "EnginesConformance.Vllm030Fp64UniformsBitExactGumbelWithinLibm",
+        "vllm-0.30-fp64",
+        "tl_rand64 u (fp64) bit-exact, G = -log(-log u)",
+        "vllm_noise.json",
+        "vllm",
+    ),
+    (
+        "EnginesConformance.SglangGumbelWithinLibmPrecision",
+        "sglang",
+        "G = -log(-clamp(log(h / (2^32 - 1)))) (fp64), incl. the clamp at h = 2^32 - 1",
+        "sglang_noise.json",
+        "sglang",
+    ),
+    (
+        "EnginesConformance.SglangSampledTokensMatchTheSampler",
+        "sglang",
+        "sampled token, token-keyed and rank-keyed (top-k/top-p) paths",
+        "sglang_sample.json",
+        "sglang",
+    ),
+    (
         "TorchCpuConformance.ExponentialRowsAreBitExact",
         "torch-cpu",
         "E = exponential_ rows (selected values + whole-row FNV-1a)",
@@ -124,8 +187,11 @@ ROWS = [
 ]
 
 ORIGINALS = {
-    "vllm": "vLLM 0.30.0 gumbel.py (fp32 path) in Triton's interpreter",
-    "vllm-0.22": "vLLM 0.22.0 gumbel.py noise lines in Triton's interpreter",
+    "vllm": "vLLM 0.30.0 gumbel.py (wheel) in Triton's interpreter",
+    "vllm-0.22": "vLLM 0.22.0 gumbel.py (wheel) in Triton's interpreter",
+    "vllm-murmur3": "vLLM 0.31.0, 0.32.0, 0.33.0 gumbel.py (wheels, identical) in Triton's interpreter",
+    "vllm-murmur3-sample": "vLLM 0.33.0 gumbel_sample + apply_top_k_top_p_pytorch (wheel), Triton's interpreter",
+    "sglang": "SGLang 0.5.23 murmur_hash32_kernel + sampler.py functions (wheel), CPU torch",
     "torch": "torch.Generator().exponential_ (CPU)",
     "token-difr": "token-difr _get_probs, _verify_vllm_gumbel_max, api (CPU)",
     "Random123": "Random123 tests/kat_vectors",
@@ -149,8 +215,10 @@ def run_tests(binary: str) -> dict:
 
 def versions(meta: dict, original: str) -> str:
     p = meta.get("packages", {})
-    if original in ("vllm", "vllm-0.22"):
-        return f"triton {p.get('triton')}, torch {p.get('torch')}"
+    if original in ("vllm", "vllm-0.22", "vllm-murmur3", "vllm-murmur3-sample"):
+        return f"vllm {p.get('vllm', '?')}; triton {p.get('triton')}, torch {p.get('torch')}"
+    if original == "sglang":
+        return f"sglang {p.get('sglang', '?')}; triton {p.get('triton')}, torch {p.get('torch')}"
     if original == "torch":
         return f"torch {p.get('torch')}"
     if original == "token-difr":
