@@ -62,6 +62,17 @@ void register_verify(CLI::App &app) {
                        : (o->engine.settings.n_ctx > 0 ? o->engine.settings.n_ctx : model->n_ctx_train()));
         nlohmann::ordered_json prov =
             nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
+        VerifyOptions v;
+        v.sampling = o->sampling.params;
+        if (o->sampling.noise_auto()) {
+            if (remote)
+                throw InputError(
+                    "--noise auto scores with the local engine; with a remote reference run difr "
+                    "audit --noise auto, or name the profile");
+            v.identify.assign(std::begin(kNoiseProfiles), std::end(kNoiseProfiles));
+        } else {
+            v.noise = o->sampling.profile();
+        }
 
         // OUT/tokens.jsonl holds whole sequences in input order as they finish; with verify-run.json naming
         // this run, a run killed at any point and started again keeps them and verifies only the rest
@@ -76,7 +87,13 @@ void register_verify(CLI::App &app) {
             {"engine", remote ? nlohmann::ordered_json() : prov["engine"]},
             {"sampling", prov["sampling"]},
             {"noise", prov["noise"]}};
-        const VerifyCheckpointState kept = verify_checkpoint_open(o->out, identity.dump(), file.sequences);
+        VerifyCheckpointState kept = verify_checkpoint_open(o->out, identity.dump(), file.sequences);
+        if (!v.identify.empty() && kept.sequences_done > 0) {
+            // --noise auto writes its rows once every sequence is scored (the profile is chosen over all of
+            // them): a killed run left none, and a finished one is verified again, whole.
+            std::filesystem::resize_file(o->out + "/tokens.jsonl", 0);
+            kept = {};
+        }
         const size_t k = kept.sequences_done;
         if (k > 0)
             std::fprintf(stderr, "difr: resuming: %zu of %zu sequences kept from %s/tokens.jsonl\n", k,
@@ -93,17 +110,6 @@ void register_verify(CLI::App &app) {
             acc.end_sequence();
         };
 
-        VerifyOptions v;
-        v.sampling = o->sampling.params;
-        if (o->sampling.noise_auto()) {
-            if (remote)
-                throw InputError(
-                    "--noise auto scores with the local engine; with a remote reference run difr "
-                    "audit --noise auto, or name the profile");
-            v.identify.assign(std::begin(kNoiseProfiles), std::end(kNoiseProfiles));
-        } else {
-            v.noise = o->sampling.profile();
-        }
         ProgressBar bar("verify", file.sequences.size());
         auto progress = [&](size_t done, size_t) { bar.update(k + done); };
         VerifyResult r;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """difr serve under load and under attack, on loopback (docs/hardening.md; run by tests/e2e/serve_load.sh).
 
-load:   a pool of distinct valid requests (Fireworks echo and vLLM prompt_logprobs of random prompts, 2 to 48
-        tokens, GET /v1/models and /health) is answered once serially; then CLIENTS threads, each on its own
+load:   a pool of distinct valid requests (Fireworks echo and vLLM prompt_logprobs of random prompts of 2 to
+        --max-prompt tokens, GET /v1/models and /health) is answered once serially; then CLIENTS threads, each on its own
         kept-alive connection, send REQUESTS requests drawn from the pool. Every answer must equal the serial
         one (id and created aside). Prints throughput, p50/p99 latency and the server's memory (VmRSS sampled
         every 50 ms, against its size after the serial pass), and writes them as JSON with --json.
@@ -64,10 +64,10 @@ class Client:
                     raise
 
 
-def request_pool(rng, n):
+def request_pool(rng, n, args_max_prompt):
     pool = [("GET", "/health", None), ("GET", "/v1/models", None)]
     while len(pool) < n:
-        prompt = [1] + [rng.randrange(N_VOCAB) for _ in range(rng.randrange(1, 48))]
+        prompt = [1] + [rng.randrange(N_VOCAB) for _ in range(rng.randrange(1, args_max_prompt))]
         kind = rng.randrange(3)
         if kind == 0:
             body = {"prompt": prompt, "max_tokens": 1, "echo": True, "logprobs": True,
@@ -90,7 +90,7 @@ def rss_kb(pid):
 
 def load(args, host, port):
     rng = random.Random(args.seed)
-    pool = request_pool(rng, args.pool)
+    pool = request_pool(rng, args.pool, args.max_prompt)
     serial = []
     c = Client(host, port, args.key)
     t0 = time.time()
@@ -357,7 +357,8 @@ def main():
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--pool", type=int, default=60, help="distinct requests")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--cheap-share", type=float, default=0.4, help="share of GET /health and /v1/models")
+    ap.add_argument("--cheap-share", type=float, default=0.5, help="share of GET /health and /v1/models")
+    ap.add_argument("--max-prompt", type=int, default=24, help="longest prompt of the pool, in tokens")
     ap.add_argument("--json", default=None)
     ap.add_argument("--max-rss-growth-mib", type=float, default=None)
     ap.add_argument("--ctx", type=int, default=8192, help="the server's context")

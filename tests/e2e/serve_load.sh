@@ -4,11 +4,13 @@
 # and the server's memory reported; then hostile clients (oversized body and headers, slow senders, malformed
 # JSON, invalid UTF-8, prompts past the context, ids outside the vocabulary, a request that would hold the
 # engine, missing or wrong bearer keys) each get an HTTP error with a JSON message while a well-behaved client
-# keeps being served. The key is never logged. Sizes: DIFR_LOAD_REQUESTS (default 2000), DIFR_LOAD_CLIENTS (64).
+# keeps being served. The key is never logged. Sizes: DIFR_LOAD_REQUESTS (default 2000, half of them GETs),
+# DIFR_LOAD_CLIENTS (64), DIFR_LOAD_MAX_PROMPT (24 tokens).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PY="$ROOT/tests/e2e/serve_load.py"
 REQUESTS=${DIFR_LOAD_REQUESTS:-2000}
 CLIENTS=${DIFR_LOAD_CLIENTS:-64}
+MAX_PROMPT=${DIFR_LOAD_MAX_PROMPT:-24}
 
 # serve_start NAME ARGS...: starts difr serve on a free port; sets PORT and PID.
 serve_start() {
@@ -33,7 +35,7 @@ serve_stop() {
 # One engine thread: on a loaded machine ggml's spinning threads wait for each other far longer than they work.
 serve_start load -t 1
 grep -q "on http://127.0.0.1:$PORT" "$WORK/load.out" || fail "difr serve does not listen on 127.0.0.1 by default"
-python3 "$PY" load --port "$PORT" --pid "$PID" --clients "$CLIENTS" --requests "$REQUESTS" \
+python3 "$PY" load --port "$PORT" --pid "$PID" --clients "$CLIENTS" --requests "$REQUESTS" --max-prompt "$MAX_PROMPT" \
     --json "$WORK/load.json" --max-rss-growth-mib 512
 serve_stop
 echo "load figures: $(cat "$WORK/load.json" | tr -d '\n ')"
