@@ -63,13 +63,16 @@ run_target() {
     if compgen -G "$FUZZ_SRC/regressions/$t/*" >/dev/null; then
         if ! "$bin" "$FUZZ_SRC/regressions/$t"/* >"$OUT/logs/$t.regressions.log" 2>&1; then
             echo "$t: a regression input crashes again (see $OUT/logs/$t.regressions.log)" >"$log"
+            echo 1 >"$OUT/logs/$t.rc"
             return 1
         fi
     fi
     local dict
     dict=$(dict_of "$t")
+    local rc=0
     nice -n 10 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
-        -print_final_stats=1 -artifact_prefix="$art/" ${dict:+-dict="$dict"} "$corpus" >"$log" 2>&1
+        -print_final_stats=1 -artifact_prefix="$art/" ${dict:+-dict="$dict"} "$corpus" >"$log" 2>&1 || rc=$?
+    echo "$rc" >"$OUT/logs/$t.rc"
 }
 
 status=0
@@ -89,15 +92,16 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 printf '%-26s %12s %10s %8s %s\n' target executions exec/s crashes corpus
 for t in "${targets[@]}"; do
     log="$OUT/logs/$t.log"
-    execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+    execs=$(awk '/^stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)
     [ -n "$execs" ] || execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
-    rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+    rate=$(awk '/^stat::average_exec_per_sec:/ {print $2}' "$log" | tail -1)
+    # libFuzzer exits non-zero on a crash, a leak, a timeout or running out of memory.
     crashed=0
-    if grep -qE 'ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer)|runtime error:|contract broken|a regression input crashes' "$log"; then
+    if [ "$(cat "$OUT/logs/$t.rc" 2>/dev/null || echo 1)" != 0 ]; then
         crashed=1
         status=1
     fi
     printf '%-26s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${rate:-?}" "$crashed" "$(find "$OUT/corpus/$t" -type f | wc -l) inputs"
-    [ "$crashed" = 0 ] || { echo "--- $log:"; grep -E -A25 'ERROR:|runtime error:|contract broken|regression' "$log" | head -60; }
+    [ "$crashed" = 0 ] || { echo "--- $log:"; grep -E -A25 'ERROR:|runtime error:|contract broken|regression|terminate' "$log" | head -60; }
 done
 exit $status

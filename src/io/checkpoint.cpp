@@ -37,6 +37,8 @@ json line_parse(std::string_view line, const std::string &where) {
         return json::parse(line);
     } catch (const json::parse_error &e) {
         throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " + e.what());
+    } catch (const json::exception &e) {  // a number beyond double's range ("1e999")
+        throw InputError(where + ": malformed JSON: " + e.what());
     }
 }
 
@@ -282,7 +284,7 @@ VerifyCheckpointState verify_checkpoint_open(const std::string &out_dir, const s
     json h;
     try {
         h = json::parse(header);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {
         throw InputError(run_path + ": malformed JSON: " + e.what());
     }
     const std::string diff = header_check(h, "verify", identity, run_path, ": not a difr verify checkpoint");

@@ -66,7 +66,7 @@ CompletionRequest request_parse(const std::string &body, int32_t n_vocab, int32_
     json req;
     try {
         req = json::parse(body);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {  // parse errors, and numbers beyond double's range ("1e999")
         throw RequestError{400, std::string("the body is not valid JSON: ") + e.what(), ""};
     }
     if (!req.is_object())

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     if (!mkdtemp(dir.data())) fuzz::fuzz_fail("cannot create a temporary directory");
     const std::string path = dir + "/tiny.gguf";
     test::TinyModelSpec spec;
-    spec.n_vocab = 300;
+    spec.n_vocab = 400;
     spec.n_ctx_train = 96;  // prompts past the context are cheap to make
     test::tiny_model_write(path, spec);
     EngineSettings settings;
