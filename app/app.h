@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "difr/fingerprint_proofs.h"
 #include "difr/http.h"
 #include "difr/model.h"
 #include "difr/noise.h"
@@ -37,6 +38,17 @@ struct RemoteReferenceOptions {
 };
 void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help);
 
+// --fingerprint K, --toploc and their settings: activation proofs a prover emits beside its tokens.
+struct ProofOptions {
+    int32_t fingerprint_k = 0;  // 0: no fingerprints
+    uint64_t fingerprint_seed = 42;
+    std::string fingerprint_basis = "orthonormal", fingerprint_dtype = "f16";
+    bool toploc = false;
+    int32_t toploc_topk = 128, toploc_chunk = 32;
+    ActivationProofSpec spec() const;  // throws InputError for a bad combination
+};
+void add_proof_options(CLI::App &cmd, ProofOptions &o);
+
 // The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
 std::string cache_dir();
 std::string models_dir();
@@ -61,5 +73,7 @@ void register_prompts(CLI::App &app);
 void register_audit(CLI::App &app);
 void register_audit_report(CLI::App &app);
 void register_noise(CLI::App &app);
+void register_validate(CLI::App &app);
+void register_toploc(CLI::App &app);
 
 }  // namespace difr::app

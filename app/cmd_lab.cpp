@@ -5,6 +5,8 @@
 #include "app.h"
 #include "difr/lab.h"
 #include "difr/lab_analysis.h"
+#include "difr/lab_artifacts.h"
+#include "difr/lab_fingerprints.h"
 
 namespace difr::app {
 
@@ -12,6 +14,7 @@ void register_lab(CLI::App &app) {
     struct Opts {
         std::string file, out;
         int32_t threads = -1, n_prompts = -1, max_tokens = -1;
+        bool artifacts = false, fingerprints = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
@@ -25,7 +28,38 @@ void register_lab(CLI::App &app) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--max-tokens", o->max_tokens, "override the lab file's max_tokens")
         ->check(CLI::PositiveNumber);
+    CLI::Option *artifacts = cmd->add_flag(
+        "--artifacts", o->artifacts,
+        "the file is an artifact lab (data/lab/artifacts.toml): which check of an inference artifact "
+        "catches which prover (docs/lab.md)");
+    cmd->add_flag("--fingerprints", o->fingerprints,
+                  "the activation-proof lab instead (docs/fingerprints.md): Activation-DiFR, TOPLOC and "
+                  "Token-DiFR on the same tokens, into OUT/fingerprints/")
+        ->excludes(artifacts);
     cmd->callback([o] {
+        if (o->artifacts) {
+            ArtifactLabSpec spec = artifact_lab_read(o->file);
+            if (o->n_prompts > 0) spec.n_artifacts = o->n_prompts;
+            if (o->max_tokens > 0) spec.max_tokens = o->max_tokens;
+            if (o->threads > 0) {
+                for (ArtifactScenario &s : spec.scenarios)
+                    if (s.settings.n_threads == spec.settings.n_threads) s.settings.n_threads = o->threads;
+                spec.settings.n_threads = o->threads;
+            }
+            LabEnvironment env;
+            env.model_resolve = model_resolve;
+            env.derived_dir = models_dir() + "/derived";
+            env.log = [](const std::string &line) {
+                std::fprintf(stderr, "%s\n", line.c_str());
+                std::fflush(stderr);
+            };
+            std::fprintf(stderr, "artifact lab %s: %zu scenarios, %d artifacts x %d tokens -> %s\n",
+                         spec.name.c_str(), spec.scenarios.size(), spec.n_artifacts, spec.max_tokens,
+                         o->out.c_str());
+            artifact_lab_run(spec, o->out, env);
+            std::fputs(artifact_lab_analyze(o->out).c_str(), stdout);
+            return;
+        }
         LabSpec spec = lab_spec_read(o->file);
         if (o->n_prompts > 0) spec.n_prompts = o->n_prompts;
         if (o->max_tokens > 0) spec.max_tokens = o->max_tokens;
@@ -44,6 +78,12 @@ void register_lab(CLI::App &app) {
         };
         std::fprintf(stderr, "lab %s: %zu configurations, %d prompts x %d tokens -> %s\n", spec.name.c_str(),
                      spec.configs.size(), spec.n_prompts, spec.max_tokens, o->out.c_str());
+        if (o->fingerprints) {
+            fingerprint_lab_run(spec, o->out, env);
+            std::fputs(fingerprint_lab_analyze(o->out).c_str(), stdout);
+            std::printf("report: %s/fingerprints/report.html\n", o->out.c_str());
+            return;
+        }
         const LabRunStats st = lab_run(spec, o->out, env);
         std::printf("lab %s: %d configurations run, %d kept from an earlier run -> %s/lab.json\n",
                     spec.name.c_str(), st.configs_run, st.configs_resumed, o->out.c_str());

@@ -27,7 +27,9 @@ void register_serve(CLI::App &app) {
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
-        "serve", "serve the local model as a reference: POST /v1/completions with prompt logprobs");
+        "serve",
+        "serve the local model as a reference (POST /v1/completions with prompt logprobs) and a prover "
+        "(POST /v1/chat/completions with top-k logprobs, seed proofs, enforced_tokens replay)");
     add_engine_options(*cmd, o->engine);
     cmd->add_option("--host", o->serve.host, "address to listen on (0.0.0.0: every interface)")
         ->capture_default_str();
@@ -62,6 +64,9 @@ void register_serve(CLI::App &app) {
                     "seconds of engine work a request may take (else stopped, 413)")
         ->capture_default_str()
         ->check(CLI::Range(0.001, 1e6));
+    cmd->add_flag("--prover-completions", o->serve.prover_completions,
+                  "POST /v1/completions without echo or prompt_logprobs generates (the prover) instead of "
+                  "answering as the one-token reference; /v1/chat/completions is always the prover");
     cmd->callback([o] {
         // The key is read before the model is loaded, so a missing variable fails at once; it is kept only
         // in ServeOptions and never printed.
@@ -76,20 +81,25 @@ void register_serve(CLI::App &app) {
         auto model = Model::load(path, o->engine.settings);
         const std::string name = o->name.empty() ? std::filesystem::path(path).stem().string() : o->name;
         ReferenceService service(*model, o->engine.settings, name, o->max_top_logprobs);
-        serve_http(service, o->serve, [&](int port) {
-            std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
-                        model->description().c_str(), service.context_limit(), o->serve.host.c_str(), port);
-            std::fflush(stdout);
-            if (o->ready_file.empty()) return;
-            // Written whole then renamed, so a script polling for the file never reads half a number.
-            const std::string tmp = o->ready_file + ".tmp";
-            {
-                std::ofstream f(tmp);
-                f << port << "\n";
-                if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
-            }
-            std::filesystem::rename(tmp, o->ready_file);
-        });
+        ProverService prover(*model, o->engine.settings, name, o->max_top_logprobs);
+        serve_http(
+            service, o->serve,
+            [&](int port) {
+                std::printf("difr serve: %s (%s, context %d) on http://%s:%d\n", name.c_str(),
+                            model->description().c_str(), service.context_limit(), o->serve.host.c_str(),
+                            port);
+                std::fflush(stdout);
+                if (o->ready_file.empty()) return;
+                // Written whole then renamed, so a script polling for the file never reads half a number.
+                const std::string tmp = o->ready_file + ".tmp";
+                {
+                    std::ofstream f(tmp);
+                    f << port << "\n";
+                    if (!f) throw InputError("cannot write the ready file '" + o->ready_file + "'");
+                }
+                std::filesystem::rename(tmp, o->ready_file);
+            },
+            &prover);
         std::fprintf(stderr, "difr serve: stopped\n");
     });
 }

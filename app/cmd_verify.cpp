@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app.h"
 #include "difr/checkpoint.h"
@@ -25,6 +27,9 @@ void register_verify(CLI::App &app) {
         int32_t concurrency = 8;
         double fail_below = -1.0;
         HttpOptions http;
+        std::string fingerprints;
+        ToplocThresholds toploc;
+        double fingerprint_max_l2 = -1.0;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand("verify", "verify token sequences against a reference model");
@@ -44,6 +49,21 @@ void register_verify(CLI::App &app) {
     cmd->add_option("--concurrency", o->concurrency, "requests in flight to a remote reference")
         ->capture_default_str();
     add_http_options(*cmd, o->http);
+    cmd->add_option(
+        "--fingerprints", o->fingerprints,
+        "a fingerprints file from difr generate --fingerprint/--toploc: checks the proofs against "
+        "the reference's own hidden states (OUT/fingerprints.jsonl, OUT/toploc.jsonl)");
+    cmd->add_option("--fingerprint-max-l2", o->fingerprint_max_l2,
+                    "exit with status 1 if any token's fingerprint distance exceeds this");
+    cmd->add_option("--toploc-max-exp-mismatches", o->toploc.max_exp_mismatches,
+                    "TOPLOC: a chunk fails above this many exponent mismatches")
+        ->capture_default_str();
+    cmd->add_option("--toploc-max-mant-err-mean", o->toploc.max_mant_err_mean,
+                    "TOPLOC: a chunk fails above this mean mantissa error")
+        ->capture_default_str();
+    cmd->add_option("--toploc-max-mant-err-median", o->toploc.max_mant_err_median,
+                    "TOPLOC: a chunk fails above this median mantissa error")
+        ->capture_default_str();
     cmd->callback([o] {
         const SequenceFile file = sequences_read(o->input);
         const std::string model_path = model_resolve(o->engine.model);
@@ -54,6 +74,14 @@ void register_verify(CLI::App &app) {
         const bool remote = ref.kind == ReferenceSpec::Kind::remote;
         if (o->concurrency < 1)
             throw InputError("--concurrency must be at least 1 (got " + std::to_string(o->concurrency) + ")");
+        std::optional<ActivationProofsFile> claimed;
+        if (!o->fingerprints.empty()) {
+            if (remote)
+                throw InputError(
+                    "--fingerprints needs the local engine: a remote reference returns no hidden "
+                    "states");
+            claimed = activation_proofs_read(o->fingerprints);
+        }
         auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
         for (size_t i = 0; i < file.sequences.size(); ++i)  // every input error before any work
             sequence_check(
@@ -62,6 +90,13 @@ void register_verify(CLI::App &app) {
                        : (o->engine.settings.n_ctx > 0 ? o->engine.settings.n_ctx : model->n_ctx_train()));
         nlohmann::ordered_json prov =
             nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
+        std::unique_ptr<ActivationChecker> checker;
+        if (claimed) {
+            std::vector<int64_t> lengths;
+            for (const TokenSequence &s : file.sequences)
+                lengths.push_back((int64_t)s.output_token_ids.size());
+            checker = std::make_unique<ActivationChecker>(*claimed, lengths, model->n_embd(), o->toploc);
+        }
         VerifyOptions v;
         v.sampling = o->sampling.params;
         if (o->sampling.noise_auto()) {
@@ -88,9 +123,10 @@ void register_verify(CLI::App &app) {
             {"sampling", prov["sampling"]},
             {"noise", prov["noise"]}};
         VerifyCheckpointState kept = verify_checkpoint_open(o->out, identity.dump(), file.sequences);
-        if (!v.identify.empty() && kept.sequences_done > 0) {
+        if ((!v.identify.empty() || checker) && kept.sequences_done > 0) {
             // --noise auto writes its rows once every sequence is scored (the profile is chosen over all of
-            // them): a killed run left none, and a finished one is verified again, whole.
+            // them): a killed run left none, and a finished one is verified again, whole. --fingerprints
+            // checks every sequence's hidden states, which the kept rows do not hold: verified again too.
             std::filesystem::resize_file(o->out + "/tokens.jsonl", 0);
             kept = {};
         }
@@ -110,6 +146,8 @@ void register_verify(CLI::App &app) {
             acc.end_sequence();
         };
 
+        if (checker)
+            v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(k + seq, j, h); };
         ProgressBar bar("verify", file.sequences.size());
         auto progress = [&](size_t done, size_t) { bar.update(k + done); };
         VerifyResult r;
@@ -154,6 +192,20 @@ void register_verify(CLI::App &app) {
         prov["decode_calls"] = r.stats.decode_calls;
         prov["seconds"] = r.seconds;
         prov["resumed_sequences"] = k;  // kept from an interrupted run; the counts above are this run's work
+        FingerprintStats fstats;
+        ToplocStats tstats;
+        if (checker) {
+            activation_checks_write(*checker, o->out + "/fingerprints.jsonl", o->out + "/toploc.jsonl");
+            prov["fingerprints_file"] = o->fingerprints;
+            if (claimed->spec.fingerprint) {
+                fstats = checker->fingerprint_stats();
+                prov["fingerprints"] = nlohmann::ordered_json::parse(fingerprint_stats_json(fstats));
+            }
+            if (claimed->spec.toploc) {
+                tstats = checker->toploc_stats();
+                prov["toploc"] = nlohmann::ordered_json::parse(toploc_stats_json(tstats, o->toploc));
+            }
+        }
         file_write_atomic(o->out + "/summary.json", summary_to_json(r.summary, prov.dump()));
 
         if (r.summary.skipped_sequences > 0)
@@ -166,6 +218,34 @@ void register_verify(CLI::App &app) {
             "  avg_prob %.4f  avg_margin %.4f (%.2f%% infinite)  avg_logit_rank %.3f  %.0f tok/s -> %s\n",
             r.summary.avg_prob, r.summary.avg_margin, 100.0 * r.summary.infinite_margin_rate,
             r.summary.avg_logit_rank, r.stats.tokens_evaluated / std::max(r.seconds, 1e-9), o->out.c_str());
+        bool proofs_fail = false;
+        if (claimed && claimed->spec.fingerprint) {
+            const FingerprintSpec &f = *claimed->spec.fingerprint;
+            std::printf(
+                "fingerprints (k=%d, %s): %lld tokens, L2 mean %.4g median %.4g p99 %.4g max %.4g, "
+                "%.2f%% identical -> %s/fingerprints.jsonl\n",
+                f.k, fingerprint_basis_name(f.basis).c_str(), (long long)fstats.tokens, fstats.mean,
+                fstats.median, fstats.p99, fstats.max, 100.0 * fstats.zero_rate, o->out.c_str());
+            if (o->fingerprint_max_l2 >= 0 && fstats.max > o->fingerprint_max_l2) {
+                std::fprintf(stderr, "difr: fingerprint distance %.4g exceeds %.4g\n", fstats.max,
+                             o->fingerprint_max_l2);
+                proofs_fail = true;
+            }
+        }
+        if (claimed && claimed->spec.toploc) {
+            std::printf(
+                "TOPLOC (top-%d, %d tokens per proof): %lld of %lld chunks pass, max exp mismatches "
+                "%d, max mant err mean %.3g, median %.3g -> %s/toploc.jsonl\n",
+                claimed->spec.toploc->topk, claimed->spec.toploc->decode_batching_size,
+                (long long)tstats.passed, (long long)tstats.chunks, tstats.max_exp_mismatches,
+                tstats.max_mant_err_mean, tstats.max_mant_err_median, o->out.c_str());
+            if (tstats.passed < tstats.chunks) {
+                std::fprintf(stderr, "difr: %lld TOPLOC chunks fail the thresholds\n",
+                             (long long)(tstats.chunks - tstats.passed));
+                proofs_fail = true;
+            }
+        }
+        if (proofs_fail) std::exit(1);
         if (o->fail_below >= 0 && r.summary.exact_match_rate < o->fail_below) {
             std::fprintf(stderr, "difr: exact-match rate %.4f is below %.4f\n", r.summary.exact_match_rate,
                          o->fail_below);

@@ -63,6 +63,39 @@ void add_http_options(CLI::App &cmd, HttpOptions &o) {
         ->capture_default_str();
 }
 
+void add_proof_options(CLI::App &cmd, ProofOptions &o) {
+    cmd.add_option(
+           "--fingerprint", o.fingerprint_k,
+           "Activation-DiFR: k values (2 to 128) per generated token, projected from its hidden state")
+        ->check(CLI::Range(kFingerprintMinK, kFingerprintMaxK));
+    cmd.add_option("--fingerprint-seed", o.fingerprint_seed, "seed of the projection")->capture_default_str();
+    cmd.add_option("--fingerprint-basis", o.fingerprint_basis, "orthonormal or gaussian (DiFR's code)")
+        ->check(CLI::IsMember({"orthonormal", "gaussian"}))
+        ->capture_default_str();
+    cmd.add_option("--fingerprint-dtype", o.fingerprint_dtype, "f16 or bf16: 2 bytes per value")
+        ->check(CLI::IsMember({"f16", "bf16"}))
+        ->capture_default_str();
+    cmd.add_flag("--toploc", o.toploc, "TOPLOC proofs (toploc 0.1.6 format) of the generated tokens");
+    cmd.add_option("--toploc-topk", o.toploc_topk, "TOPLOC: activations per proof")->capture_default_str();
+    cmd.add_option("--toploc-chunk", o.toploc_chunk,
+                   "TOPLOC: generated tokens per proof (decode_batching_size)")
+        ->capture_default_str();
+}
+
+ActivationProofSpec ProofOptions::spec() const {
+    ActivationProofSpec s;
+    if (fingerprint_k > 0) {
+        FingerprintSpec f;
+        f.k = fingerprint_k;
+        f.seed = fingerprint_seed;
+        f.basis = fingerprint_basis_parse(fingerprint_basis);
+        f.dtype = fingerprint_dtype_parse(fingerprint_dtype);
+        s.fingerprint = f;
+    }
+    if (toploc) s.toploc = ToplocSpec{toploc_topk, toploc_chunk};
+    return s;
+}
+
 void add_remote_reference_options(CLI::App &cmd, RemoteReferenceOptions &o, const std::string &model_help) {
     cmd.add_option("--reference-model", o.model, model_help);
     cmd.add_option("--reference-key-env", o.key_env,
@@ -116,6 +149,8 @@ int main(int argc, char **argv) {
     difr::app::register_audit(app);
     difr::app::register_audit_report(app);
     difr::app::register_noise(app);
+    difr::app::register_validate(app);
+    difr::app::register_toploc(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -41,13 +41,14 @@ repo_seeds() {
         fuzz_prompt_records) echo data/prompts/default.jsonl ;;
         fuzz_registry) echo data/registry.json ;;
         fuzz_lab_file) echo data/lab/*.toml ;;
+        fuzz_artifact_lab) echo data/lab/artifacts.toml ;;
     esac
 }
 
 dict_of() {
     case $1 in
-        fuzz_lab_file) echo "$FUZZ_SRC/toml.dict" ;;
-        fuzz_retry_after) echo "" ;;
+        fuzz_lab_file | fuzz_artifact_lab) echo "$FUZZ_SRC/toml.dict" ;;
+        fuzz_retry_after | fuzz_noise | fuzz_npz | fuzz_toploc_proof | fuzz_detsample) echo "" ;;
         *) echo "$FUZZ_SRC/json.dict" ;;
     esac
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "difr/model.h"
@@ -29,6 +30,16 @@ struct GenerateOptions {
     int32_t max_tokens = 128;
     bool stop_at_eog = true;  // the end-of-generation token is kept in the output, as vLLM returns it
     SamplingBug bug;
+    // A sampler of the caller's own in place of the noise profile's (a prover whose draw a seed proof
+    // replays, src/proofs): called with the sequence, the output position and the row's raw logits; returns
+    // the token.
+    std::function<int32_t(size_t seq, int32_t j, std::span<const float> logits)> sampler;
+    // Sees every sampled row with the token chosen (a prover records its top-k logprobs there).
+    std::function<void(size_t seq, int32_t j, std::span<const float> logits, int32_t token)> on_row;
+    // When set, called with the final hidden state (the LM head's input) of the row that samples output token
+    // j of sequence seq, before it is sampled; valid only during the call. The context then returns hidden
+    // states beside logits (docs/fingerprints.md).
+    std::function<void(size_t seq, int32_t j, std::span<const float> hidden)> on_hidden;
 };
 
 struct GenerateStats {

@@ -70,6 +70,12 @@ struct LabRunStats {
     int32_t configs_resumed = 0;  // configurations whose run directories were already complete
 };
 
+// What the provider of configuration `c` really samples with in a pass ("t1" or "t0").
+SamplingParams lab_provider_sampling(const LabSpec &spec, const LabConfig &c, const std::string &pass);
+// The GGUF the provider of `c` runs: the reference, another model, or a requantisation of the reference made
+// (once) into env.derived_dir.
+std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env);
+
 // Runs every configuration of `spec` into `out_dir` (the layout of docs/lab.md): runs/<name>-<pass>/ with
 // outputs.json (+ .meta.json), tokens.jsonl and summary.json, and lab.json rewritten after each finished
 // configuration. Complete run directories are kept and not redone. Throws InputError when out_dir holds a

@@ -47,6 +47,7 @@ public:
     const std::string &path() const { return path_; }
     int32_t n_vocab() const;
     int32_t n_ctx_train() const;
+    int32_t n_embd() const;  // hidden size: the width of the final hidden state (the LM head's input)
     std::string description() const;  // llama.cpp's "llama 135M Q4_1"
     bool is_eog(int32_t token) const;
     // The buffer types the weights were loaded into, as llama.cpp names them ("CPU_REPACK", "CPU", "CUDA0"):

@@ -21,6 +21,10 @@ namespace difr {
 using RowCallback = std::function<void(size_t seq, int32_t j, std::span<const float> logits)>;
 // Called after the last row of a sequence.
 using SequenceDoneCallback = std::function<void(size_t seq)>;
+// The final hidden state (llama.cpp's t_embd: after the final norm, the LM head's input) of the row that
+// produces output j's logits, i.e. the row that sampled output token j; n_embd values, valid only during the
+// call. Called just before the RowCallback of the same row.
+using HiddenCallback = std::function<void(size_t seq, int32_t j, std::span<const float> hidden)>;
 
 struct ScoreStats {
     int64_t tokens_evaluated = 0;  // prompt + output tokens fed to the model
@@ -43,9 +47,9 @@ public:
 
     // Scores `seqs`. Sequences with empty outputs are skipped (on_done is still called). Throws InputError
     // naming the sequence and position for a token id outside the vocabulary or a sequence longer than
-    // the context.
+    // the context. With `on_hidden`, the hidden states come too (the context then outputs every row).
     ScoreStats score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
-                     const SequenceDoneCallback &on_done = {});
+                     const SequenceDoneCallback &on_done = {}, const HiddenCallback &on_hidden = {});
 
     int32_t n_ctx() const { return n_ctx_; }
 
@@ -59,7 +63,8 @@ private:
     EngineSettings settings_;
     llama_context *ctx_ = nullptr;
     int32_t n_ctx_ = 0;
-    int32_t n_slots_ = 0;  // sequences the context was made for
+    int32_t n_slots_ = 0;      // sequences the context was made for
+    bool embeddings_ = false;  // the context returns hidden states
     std::function<bool()> stop_check_;
 };
 

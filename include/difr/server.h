@@ -67,6 +67,7 @@ public:
     int32_t context_limit() const { return n_ctx_limit_; }
     // serve_http sets them from ServeOptions; the defaults are EngineLimits{}.
     void limits_set(const EngineLimits &limits) { limits_ = limits; }
+    EngineGate &gate() { return gate_; }  // for the other services of the same server
 
 private:
     const Model &model_;
@@ -79,6 +80,45 @@ private:
     std::unique_ptr<Scorer> scorer_;
     std::atomic<uint64_t> next_id_{0};
 };
+
+// The prover: OpenAI-compatible generation with the local engine that returns an inference artifact in the
+// response (docs/serve.md "Prover"): POST /v1/chat/completions and POST /v1/completions (requests without
+// `echo` or `prompt_logprobs`, which go to ReferenceService) with `logprobs`/`top_logprobs` (token ids
+// beside the text), honouring seed, temperature, top_k, top_p, min_p and max_tokens; `seed_proof` (a difr
+// extension: none, uniform, weighted) makes the draw replayable; `enforced_tokens` (Gonka's validator
+// replay) forces the given tokens and returns the logprobs at the prover's top_tokens ids.
+class ProverService {
+public:
+    ProverService(const Model &model, const EngineSettings &settings, std::string served_name,
+                  int32_t max_top_logprobs = 20);
+    ~ProverService();
+
+    HttpReply chat_completions(const std::string &body);
+    HttpReply completions(const std::string &body);
+    // Takes its engine turns at `gate` (the reference's) under `limits`: the server's two endpoints queue
+    // for the cores in one line, and a request that waits past limits.wait_s gets 503. serve_http calls it.
+    void gate_share(EngineGate &gate, const EngineLimits &limits) {
+        gate_ = &gate;
+        limits_ = limits;
+    }
+
+private:
+    HttpReply handle(const std::string &body, bool chat);
+    const Model &model_;
+    EngineSettings settings_;
+    std::string name_;
+    int32_t max_top_logprobs_;
+    int32_t n_ctx_limit_;
+    std::vector<std::string> pieces_;
+    EngineGate own_gate_;
+    EngineGate *gate_ = &own_gate_;
+    EngineLimits limits_;
+    std::unique_ptr<Scorer> scorer_;  // the replay path
+};
+
+// Whether a /v1/completions body is for the reference (it asks for `echo` or `prompt_logprobs`, or is not a
+// JSON object, whose error the reference reports) rather than for the prover.
+bool completions_for_reference(const std::string &body);
 
 // An OpenAI-style error body: {"error": {"message", "type", "param", "code"}}.
 std::string http_error_body(const std::string &message, const std::string &type, const std::string &param);
@@ -98,11 +138,14 @@ struct ServeOptions {
     // When not empty, every request but GET /health needs "Authorization: Bearer <api_key>" (else 401); the
     // comparison takes the same time wherever the keys differ, and the key is never logged.
     std::string api_key;
+    // POST /v1/completions requests without `echo` or `prompt_logprobs` go to the prover (generation) instead
+    // of the reference, whose one-token answer they get by default (docs/serve.md).
+    bool prover_completions = false;
 };
 
 // Binds, calls `on_listening(port)` once the socket accepts connections, and serves until SIGINT or SIGTERM
 // (or until the listener fails). Logs one line per request to stderr. Throws InputError when it cannot bind.
 void serve_http(ReferenceService &service, const ServeOptions &options,
-                const std::function<void(int port)> &on_listening);
+                const std::function<void(int port)> &on_listening, ProverService *prover = nullptr);
 
 }  // namespace difr

@@ -21,6 +21,7 @@ namespace difr {
 struct VerifyOptions {
     SamplingParams sampling;
     NoiseProfile noise = NoiseProfile::vllm;
+    HiddenCallback hidden;  // when set, the scorer also hands over each scored row's hidden state
     // `--noise auto`: score every token under each of these profiles in the same pass over the logits, then
     // report (and write the metrics of) the one that explains the tokens best. Empty: `noise` alone.
     std::vector<NoiseProfile> identify;

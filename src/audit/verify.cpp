@@ -131,7 +131,7 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
 
     VerifyResult result;
     result.noise = options.noise;
-    result.stats = scorer.score(seqs, on_row, on_done);
+    result.stats = scorer.score(seqs, on_row, on_done, options.hidden);
     if (identifying) {
         result.identification = identifier.finish();
         result.noise = result.identification->best();

@@ -28,7 +28,7 @@ llama_flash_attn_type engine_flash_attn(const std::string &name) {
 }
 
 llama_context *engine_context_make(const Model &model, const EngineSettings &s, int32_t n_ctx,
-                                   int32_t n_seq_max) {
+                                   int32_t n_seq_max, bool embeddings) {
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = (uint32_t)n_ctx;
     cp.n_batch = (uint32_t)s.n_batch;
@@ -44,6 +44,10 @@ llama_context *engine_context_make(const Model &model, const EngineSettings &s, 
     // same order whatever it is batched with (a unified cache interleaves sequences and changes that order).
     cp.kv_unified = false;
     cp.no_perf = true;
+    if (embeddings) {
+        cp.embeddings = true;
+        cp.pooling_type = LLAMA_POOLING_TYPE_NONE;  // one hidden state per token, not one per sequence
+    }
     llama_context *ctx = llama_init_from_model(model.raw(), cp);
     if (!ctx)
         throw InputError("llama.cpp could not create a context for '" + model.path() + "' with " +

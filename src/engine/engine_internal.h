@@ -33,8 +33,10 @@ inline void engine_batch_add(llama_batch &batch, int32_t token, int32_t pos, int
     batch.logits[b] = logits;
 }
 
-// A context for scoring or generation, configured from the settings.
+// A context for scoring or generation, configured from the settings. `embeddings`: llama.cpp also returns
+// the final hidden state (t_embd, the LM head's input) of every output row, beside its logits; it then
+// outputs every token of a batch (docs/fingerprints.md measures what that costs).
 llama_context *engine_context_make(const Model &model, const EngineSettings &settings, int32_t n_ctx,
-                                   int32_t n_seq_max);
+                                   int32_t n_seq_max, bool embeddings = false);
 
 }  // namespace difr

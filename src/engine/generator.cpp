@@ -84,7 +84,8 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
     s.n_batch = std::max(s.n_batch, 1);
     const int32_t n_slots = std::clamp<int32_t>(std::min(s.n_seq_max, s.n_batch), 1, (int32_t)prompts.size());
     const int32_t n_ctx = ((n_slots * longest + 255) / 256) * 256;
-    llama_context *ctx = engine_context_make(model, s, n_ctx, n_slots);
+    llama_context *ctx = engine_context_make(model, s, n_ctx, n_slots, bool(options.on_hidden));
+    const size_t n_embd = (size_t)model.n_embd();
     llama_memory_t mem = llama_get_memory(ctx);
     llama_batch batch = llama_batch_init(s.n_batch, 0, 1);
     std::vector<GenSlot> slots(n_slots);
@@ -150,8 +151,15 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 GenSlot &slot = slots[batch_slot[b]];
                 std::vector<int32_t> &gen = out[slot.seq].output_token_ids;
                 const std::span<const float> row(llama_get_logits_ith(ctx, b), (size_t)n_vocab);
+                if (options.on_hidden) {
+                    const float *h = llama_get_embeddings_ith(ctx, b);
+                    if (!h) throw std::runtime_error("llama.cpp returned no hidden state for a sampled row");
+                    options.on_hidden(slot.seq, (int32_t)gen.size(), std::span<const float>(h, n_embd));
+                }
                 int32_t token;
-                if (inverse_cdf) {
+                if (options.sampler) {
+                    token = options.sampler(slot.seq, (int32_t)gen.size(), row);
+                } else if (inverse_cdf) {
                     chain->filter(row, chain_ids, chain_x);
                     token = chain_ids[inverse_cdf_select(chain_x, slot.draws->next())];
                 } else {
@@ -161,6 +169,7 @@ std::vector<TokenSequence> generate(const Model &model, const EngineSettings &se
                 }
                 if (options.bug.rate > 0.0)
                     token = sampling_bug_apply(row, token, options.bug, slot.bug_state, bug_order);
+                if (options.on_row) options.on_row(slot.seq, (int32_t)gen.size(), row, token);
                 gen.push_back(token);
                 ++st.generated_tokens;
                 if ((options.stop_at_eog && model.is_eog(token)) || (int32_t)gen.size() >= options.max_tokens)

@@ -134,6 +134,10 @@ std::unique_ptr<Model> Model::load(const std::string &path, const EngineSettings
 int32_t Model::n_vocab() const {
     return llama_vocab_n_tokens(llama_model_get_vocab(model_));
 }
+int32_t Model::n_embd() const {
+    return llama_model_n_embd(model_);
+}
+
 int32_t Model::n_ctx_train() const {
     return llama_model_n_ctx_train(model_);
 }

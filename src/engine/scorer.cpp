@@ -69,7 +69,7 @@ Scorer::~Scorer() {
 }
 
 ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
-                         const SequenceDoneCallback &on_done) {
+                         const SequenceDoneCallback &on_done, const HiddenCallback &on_hidden) {
     const int32_t n_vocab = model_.n_vocab();
     const int32_t limit = settings_.n_ctx > 0 ? settings_.n_ctx : model_.n_ctx_train();
     int32_t longest = 1;
@@ -90,13 +90,16 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
     const int32_t n_slots =
         std::min<int32_t>({settings_.n_seq_max, settings_.n_batch, (int32_t)pending.size()});
     const int32_t needed = ((n_slots * longest + 255) / 256) * 256;
-    if (!ctx_ || n_ctx_ < needed || n_slots_ < n_slots) {
+    const bool embeddings = bool(on_hidden);
+    if (!ctx_ || n_ctx_ < needed || n_slots_ < n_slots || embeddings_ != embeddings) {
         if (ctx_) llama_free(ctx_);
         ctx_ = nullptr;
-        ctx_ = engine_context_make(model_, settings_, needed, n_slots);
+        ctx_ = engine_context_make(model_, settings_, needed, n_slots, embeddings);
         n_ctx_ = (int32_t)llama_n_ctx(ctx_);
         n_slots_ = n_slots;
+        embeddings_ = embeddings;
     }
+    const size_t n_embd = (size_t)model_.n_embd();
     llama_memory_t mem = llama_get_memory(ctx_);
     llama_memory_clear(mem, true);
     llama_set_abort_callback(
@@ -145,6 +148,11 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
 
             for (int32_t b = 0; b < batch.n_tokens; ++b) {
                 if (!batch.logits[b]) continue;
+                if (on_hidden) {
+                    const float *h = llama_get_embeddings_ith(ctx_, b);
+                    if (!h) throw std::runtime_error("llama.cpp returned no hidden state for a scored row");
+                    on_hidden(outs[b].seq, outs[b].j, std::span<const float>(h, n_embd));
+                }
                 const float *row = llama_get_logits_ith(ctx_, b);
                 on_row(outs[b].seq, outs[b].j, std::span<const float>(row, (size_t)n_vocab));
                 ++stats.rows;

@@ -45,8 +45,10 @@ std::vector<std::string> passes_of(const LabConfig &c) {
     return {"t1"};
 }
 
+}  // namespace
+
 // What the provider really samples with in a pass.
-SamplingParams provider_sampling(const LabSpec &spec, const LabConfig &c, const std::string &pass) {
+SamplingParams lab_provider_sampling(const LabSpec &spec, const LabConfig &c, const std::string &pass) {
     SamplingParams p = lab_claimed(spec, pass);
     if (pass != "t1") return p;
     if (c.temperature) p.temperature = *c.temperature;
@@ -56,7 +58,7 @@ SamplingParams provider_sampling(const LabSpec &spec, const LabConfig &c, const 
 }
 
 // The model file a configuration generates with; requantised models are made once and cached.
-std::string provider_model_path(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env) {
+std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env) {
     if (!c.model.empty()) return env.model_resolve(c.model);
     if (c.quantize.empty()) return ref_path;
     std::string type = c.quantize;
@@ -70,6 +72,8 @@ std::string provider_model_path(const LabConfig &c, const std::string &ref_path,
     }
     return out;
 }
+
+namespace {
 
 struct LabContext {
     const LabSpec &spec;
@@ -89,7 +93,7 @@ void pass_generate(const LabContext &lc, const LabConfig &c, Model &provider, co
         prompts.push_back(provider.chat_tokenize(m));
     }
     GenerateOptions g;
-    g.sampling = provider_sampling(lc.spec, c, pass);
+    g.sampling = lab_provider_sampling(lc.spec, c, pass);
     g.noise = *noise_profile_from_name(lc.spec.noise);
     g.max_tokens = lc.spec.max_tokens;
     g.bug = c.bug;
@@ -267,7 +271,7 @@ LabRunStats lab_run(const LabSpec &spec, const std::string &out_dir, const LabEn
                 if (ec) throw InputError("cannot create '" + dir + "': " + ec.message());
                 // A run whose generation finished but whose verification did not keeps its outputs.
                 if (!fs::is_regular_file(dir + "/outputs.json.meta.json")) {
-                    if (!provider) provider = Model::load(provider_model_path(c, ref_path, env), c.settings);
+                    if (!provider) provider = Model::load(lab_provider_model(c, ref_path, env), c.settings);
                     pass_generate(lc, c, *provider, p, dir);
                 }
                 pass_verify(lc, c, p, dir);

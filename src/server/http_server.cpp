@@ -318,7 +318,7 @@ std::string protocol_error(int &status, const ServeOptions &o) {
 }  // namespace
 
 void serve_http(ReferenceService &service, const ServeOptions &options,
-                const std::function<void(int port)> &on_listening) {
+                const std::function<void(int port)> &on_listening, ProverService *prover) {
     // Signals go to one waiting thread, which stops the server; the pool threads httplib starts inherit the
     // mask, so no request is interrupted half-way.
     sigset_t stop_signals;
@@ -328,6 +328,7 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
     service.limits_set(options.engine);
+    if (prover) prover->gate_share(service.gate(), options.engine);
     Watchdog watchdog(options.request_timeout_s, options.keep_alive_s);
     std::atomic<int> listening_port{0};
     GuardedServer svr(watchdog);
@@ -369,8 +370,15 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
         return httplib::Server::HandlerResponse::Handled;
     });
     svr.Post("/v1/completions", [&](const httplib::Request &req, httplib::Response &res) {
-        reply(res, service.completions(req.body));
+        if (prover && options.prover_completions && !completions_for_reference(req.body))
+            reply(res, prover->completions(req.body));
+        else
+            reply(res, service.completions(req.body));
     });
+    if (prover)
+        svr.Post("/v1/chat/completions", [&](const httplib::Request &req, httplib::Response &res) {
+            reply(res, prover->chat_completions(req.body));
+        });
     svr.Get("/v1/models",
             [&](const httplib::Request &, httplib::Response &res) { reply(res, service.models()); });
     svr.Get("/health",
@@ -385,7 +393,8 @@ void serve_http(ReferenceService &service, const ServeOptions &options,
                 // said above
             } else if (res.status == 404 || res.status == 405) {
                 message = "no route for " + req.method + " " + req.path +
-                          " (difr serve has POST /v1/completions, GET /v1/models, GET /health)";
+                          " (difr serve has POST /v1/completions, POST /v1/chat/completions, GET /v1/models, "
+                          "GET /health)";
             } else {
                 message = "HTTP " + std::to_string(res.status);
             }

@@ -257,6 +257,33 @@ TEST(EngineGate, FirstComeFirstServedAndBoundedWaits) {
     gate.release();
 }
 
+// The prover endpoints take their engine turns at the reference's gate (serve_http shares it): while another
+// request holds the engine, a prover request that may not wait gets 503, and one that may gets its answer.
+// A number beyond double's range is a 400 like any malformed JSON. The tiny model's tokens are bytes that are
+// not whole UTF-8 characters: the answer writes them as U+FFFD rather than failing to serialise (it threw
+// nlohmann's type_error 316 out of the service until this test).
+TEST_F(ServerTest, ProverSharesTheEngineGateAndRefusesBadJson) {
+    ProverService prover(*model_, settings_, "tiny", 20);
+    const std::string body = R"({"prompt": [1, 5, 9], "max_tokens": 2, "seed": 3})";
+    HttpReply r = prover.completions(R"({"prompt": [1], "temperature": 1e999})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("the body is not valid JSON: [json.exception.out_of_range.406]"), std::string::npos)
+        << r.body;
+
+    EngineGate &gate = service_->gate();
+    ASSERT_TRUE(gate.acquire(std::chrono::steady_clock::now()));  // another request holds the engine
+    EngineLimits no_wait;
+    no_wait.wait_s = 0.0;
+    prover.gate_share(gate, no_wait);
+    r = prover.completions(body);
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_NE(r.body.find("the engine is busy"), std::string::npos) << r.body;
+    gate.release();
+    r = prover.completions(body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["usage"]["completion_tokens"], 2) << r.body;
+}
+
 TEST_F(ServerTest, ModelsAndHealth) {
     const json m = json::parse(service_->models().body);
     EXPECT_EQ(m["data"][0]["id"], "tiny");

@@ -5,6 +5,7 @@
 // fuzzer reports.
 #pragma once
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,6 +39,18 @@ bool fuzz_expect(const std::string &source, Fn &&fn) {
 
 inline std::string fuzz_text(const uint8_t *data, size_t size) {
     return std::string(reinterpret_cast<const char *>(data), size);
+}
+
+// For parsers that take a path (artifacts, npz, fingerprint files, lab TOML): the input written to a file in
+// memory (/dev/shm where there is one), the same path on every run of one process. Returns the path.
+inline std::string fuzz_file(const uint8_t *data, size_t size, const std::string &name) {
+    static const std::string dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const std::string path = dir + "/difr-fuzz-" + std::to_string(getpid()) + "-" + name;
+    std::FILE *f = std::fopen(path.c_str(), "wb");
+    if (!f) fuzz_fail("cannot write " + path);
+    if (size > 0 && std::fwrite(data, 1, size, f) != size) fuzz_fail("cannot write " + path);
+    std::fclose(f);
+    return path;
 }
 
 }  // namespace difr::fuzz

@@ -184,6 +184,20 @@ ROWS = [
         "Random123",
     ),
     ("TorchCudaPhilox.Random123KnownAnswers4x64", "(vllm, Triton <= 3.3)", "Philox4x64-10 core", None, "Random123"),
+    (
+        "ToplocConformance.ProofsAreByteIdenticalToThePackages",
+        "TOPLOC",
+        "proof bytes (ties at the k-th value, both CPU top-k algorithms, m < 65497)",
+        "toploc.json",
+        "toploc",
+    ),
+    (
+        "ToplocConformance.VerificationMatchesBothOfThePackagesPaths",
+        "TOPLOC",
+        "exp_mismatches, mant_err_mean, mant_err_median (C++ and Python paths)",
+        "toploc.json",
+        "toploc",
+    ),
 ]
 
 ORIGINALS = {
@@ -195,6 +209,7 @@ ORIGINALS = {
     "torch": "torch.Generator().exponential_ (CPU)",
     "token-difr": "token-difr _get_probs, _verify_vllm_gumbel_max, api (CPU)",
     "Random123": "Random123 tests/kat_vectors",
+    "toploc": "toploc 0.1.6 (PyPI wheel) build_proofs_base64, verify_proofs_base64",
 }
 
 
@@ -221,6 +236,8 @@ def versions(meta: dict, original: str) -> str:
         return f"sglang {p.get('sglang', '?')}; triton {p.get('triton')}, torch {p.get('torch')}"
     if original == "torch":
         return f"torch {p.get('torch')}"
+    if original == "toploc":
+        return f"toploc {p.get('toploc')}, torch {p.get('torch')}"
     if original == "token-difr":
         return f"token-difr {p.get('token-difr')}, torch {p.get('torch')}"
     return "v1.14.0"
