@@ -8,6 +8,7 @@
 #include "difr/fingerprint_proofs.h"
 #include "difr/http.h"
 #include "difr/model.h"
+#include "difr/model_cache.h"
 #include "difr/noise.h"
 #include "difr/sampling.h"
 
@@ -49,12 +50,11 @@ struct ProofOptions {
 };
 void add_proof_options(CLI::App &cmd, ProofOptions &o);
 
-// The model cache: $DIFR_CACHE, else $XDG_CACHE_HOME/difr, else ~/.cache/difr; models live in models/.
-std::string cache_dir();
-std::string models_dir();
-// A path as given, or a name in the cache ("smollm2-135m-instruct-q4_1" or its file name).
-std::string model_resolve(const std::string &name_or_path);
-constexpr const char *kEmbeddedModel = "smollm2-135m-instruct-q4_1";
+// The model cache (difr/model_cache.h), shared with the Python package.
+using difr::cache_dir;
+using difr::kEmbeddedModel;
+using difr::model_resolve;
+using difr::models_dir;
 
 // Provenance of a run: model file, its hash, engine settings, sampling, noise, difr version.
 std::string provenance_json(const Model &model, const EngineSettings &settings,

@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv
+APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv python3-dev
               nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
               libgtest-dev libgmock-dev libbenchmark-dev time
               libtomlplusplus-dev libzip-dev pkg-config
@@ -83,7 +83,22 @@ PY
     done
 }
 
+# The Python package's tools (python/requirements-test.txt: nanobind, numpy, pytest) in a venv of the cache,
+# where the CMake build looks for nanobind (cmake/python.cmake): the extension is then built with the rest and
+# its tests run from ctest. Remade when the pins change.
+make_python_venv() {
+    local venv="$DIFR_CACHE/python-venv" req="$DIFR_ROOT/python/requirements-test.txt"
+    if [ -x "$venv/bin/python" ] && cmp -s "$req" "$venv/difr-requirements.txt"; then return 0; fi
+    log "making the Python venv $venv ($(grep -v '^#' "$req" | tr '\n' ' '))"
+    rm -rf "$venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" \
+        || die "could not install $req from PyPI (is PyPI reachable?)"
+    cp "$req" "$venv/difr-requirements.txt"
+}
+
 install_debian_packages
 fetch_llama_cpp
 fetch_models
+make_python_venv
 log "dependencies ready (cache: $DIFR_CACHE)"

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ struct AuditOptions {
     // `--noise auto`: verify under each of these profiles (one reference pass each, stored under each
     // profile's key so a re-run reuses them) and summarise under the one that explains the tokens.
     std::vector<NoiseProfile> identify;
+    // Called before each request and each verified row (VerifyOptions::interrupt_check); an exception thrown
+    // from it abandons the audit, and what was stored stays stored for a re-run.
+    std::function<void()> interrupt_check;
 };
 
 // How often re-tokenising the provider's text gives other token ids than the provider reported.

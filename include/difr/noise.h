@@ -102,6 +102,9 @@ public:
     // two 32-bit draws make a 64-bit word (first draw high), u = its low 53 bits * 2^-53, E = -log1p(-u) in
     // double, rounded to float. Checked against torch 2.15: tests/data/conformance/torch_cpu_noise.json.
     void exponential(std::span<float> out);
+    // The same draws without the transformation: out[i] is the 64-bit word exponential() would turn into
+    // its i-th value (E = -log1p(-(low 53 bits * 2^-53))). Advances the generator exactly as exponential().
+    void words(std::span<uint64_t> out);
 
 private:
     std::mt19937 engine_;

@@ -58,8 +58,8 @@ std::vector<TokenMetrics> reference_remote_score(const ReferenceSpec &ref, const
 using ReferenceScored = std::function<void(size_t seq, std::span<const TokenMetrics> metrics)>;
 
 // Scores seqs[i] for every i in `indices` (each with output tokens) against a remote reference, with at
-// most `concurrency` requests in flight. The key comes from ref.endpoint.api_key_env (InputError when it is
-// set but missing). After the first failure no new request starts; the running ones finish and are passed
+// most `concurrency` requests in flight. The key is endpoint_api_key(ref.endpoint) (InputError when a named
+// variable is missing). After the first failure no new request starts; the running ones finish and are passed
 // to `on_scored`, then the RemoteError is rethrown.
 void reference_remote_score_many(const ReferenceSpec &ref, std::span<const TokenSequence> seqs,
                                  std::span<const size_t> indices, const SamplingParams &sampling,

@@ -22,7 +22,14 @@ struct Endpoint {
     std::string base_url;
     std::string model;        // model name as the endpoint knows it
     std::string api_key_env;  // environment variable holding the key; empty: send none
+    // The key itself, for library callers that hold it (the Python package takes it from an OpenAI client
+    // object); wins over api_key_env. Never stored or printed, like a key read from the environment.
+    std::string api_key;
 };
+
+// The key to send: endpoint.api_key when set, else the value of api_key_env (InputError naming the variable
+// when it is set but missing), else none.
+std::string endpoint_api_key(const Endpoint &endpoint);
 
 // --- generation ---
 

@@ -53,19 +53,22 @@ public:
 
     int32_t n_ctx() const { return n_ctx_; }
 
-    // A check llama.cpp calls between the operations of every decode (on one of its threads): once it returns
-    // true, the decode stops and score() throws ScoreStopped. Servers bound a request's engine time with it;
-    // the scorer scores normally afterwards. Empty: never stop.
-    void stop_check_set(std::function<bool()> check) { stop_check_ = std::move(check); }
+    // Asked between the steps of a decode (llama.cpp's abort callback, possibly from a worker thread); true
+    // abandons the decode and score() throws ScoreStopped. How a caller stops a long run within a fraction of
+    // a decode (servers bound a request's engine time with it); the scorer scores normally afterwards. Empty:
+    // never stop.
+    void set_abort(std::function<bool()> should_abort) { abort_ = std::move(should_abort); }
 
 private:
+    static bool abort_requested(void *scorer);
+
     const Model &model_;
     EngineSettings settings_;
     llama_context *ctx_ = nullptr;
     int32_t n_ctx_ = 0;
     int32_t n_slots_ = 0;      // sequences the context was made for
     bool embeddings_ = false;  // the context returns hidden states
-    std::function<bool()> stop_check_;
+    std::function<bool()> abort_;
 };
 
 // Checks a sequence against the model before any work: token ids inside the vocabulary, length within the

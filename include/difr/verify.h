@@ -25,6 +25,11 @@ struct VerifyOptions {
     // `--noise auto`: score every token under each of these profiles in the same pass over the logits, then
     // report (and write the metrics of) the one that explains the tokens best. Empty: `noise` alone.
     std::vector<NoiseProfile> identify;
+    // Called before each row is scored and between the steps of each decode (remote: after each answer),
+    // maybe from an engine thread. An exception thrown from it abandons the run and propagates; what was
+    // already written stays written. How a library caller stops a long run (the Python package turns Ctrl-C
+    // into one).
+    std::function<void()> interrupt_check;
 };
 
 struct VerifyResult {

@@ -47,8 +47,7 @@ void generate_missing(const std::vector<std::vector<ChatMessage>> &convs,
     result.responses_reused = (int64_t)(convs.size() - missing.size());
     if (missing.empty()) return;
 
-    const std::string api_key =
-        t.endpoint.api_key_env.empty() ? "" : api_key_from_env(t.endpoint.api_key_env);
+    const std::string api_key = endpoint_api_key(t.endpoint);
     const std::string url = t.endpoint.base_url + "/chat/completions";
     const std::string sampling = sampling_json(o);
     ProgressBar bar("generate " + t.name, missing.size());
@@ -56,6 +55,7 @@ void generate_missing(const std::vector<std::vector<ChatMessage>> &convs,
     size_t done = 0;
     try {
         parallel_for(missing.size(), o.concurrency, [&](size_t m) {
+            if (o.interrupt_check) o.interrupt_check();
             const size_t i = missing[m];
             ChatRequest cr;
             cr.messages = convs[i];
@@ -156,6 +156,7 @@ int64_t reference_rows_fill(Model &model, const ReferenceSpec &ref, const std::s
         VerifyOptions v;
         v.sampling = o.sampling;
         v.noise = o.noise;
+        v.interrupt_check = o.interrupt_check;
         verify_sequences(
             model, o.engine, batch, v, nullptr,
             [&](size_t done, size_t) {
@@ -168,6 +169,7 @@ int64_t reference_rows_fill(Model &model, const ReferenceSpec &ref, const std::s
                                     o.concurrency, [&](size_t i, std::span<const TokenMetrics> ms) {
                                         put(i, ms);
                                         if (o.progress) bar.update(++done);
+                                        if (o.interrupt_check) o.interrupt_check();
                                     });
     }
     if (o.progress) bar.finish();

@@ -132,8 +132,7 @@ void reference_remote_score_many(const ReferenceSpec &ref, std::span<const Token
                                  NoiseProfile noise, int32_t n_vocab, const HttpOptions &http,
                                  int32_t concurrency, const ReferenceScored &on_scored) {
     if (indices.empty()) return;
-    const std::string api_key =
-        ref.endpoint.api_key_env.empty() ? "" : api_key_from_env(ref.endpoint.api_key_env);
+    const std::string api_key = endpoint_api_key(ref.endpoint);
     std::mutex mu;
     parallel_for(indices.size(), concurrency, [&](size_t b) {
         const size_t i = indices[b];
@@ -201,6 +200,7 @@ VerifyResult verify_sequences_remote(const ReferenceSpec &ref, int32_t n_vocab,
                                     finished.emplace(i, std::vector<TokenMetrics>(ms.begin(), ms.end()));
                                     flush();
                                     if (progress) progress(++done, seqs.size());
+                                    if (o.verify.interrupt_check) o.verify.interrupt_check();
                                 });
     result.summary = acc.finish();
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

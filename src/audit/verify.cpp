@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <vector>
 
@@ -57,6 +59,7 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
     size_t done = 0;
 
     auto on_row = [&](size_t seq, int32_t j, std::span<const float> logits) {
+        if (options.interrupt_check) options.interrupt_check();
         std::vector<ProfileState> &states = active[seq];
         if (states.empty()) states.resize(profiles.size());
         const TokenSequence &ts = seqs[seq];
@@ -129,9 +132,30 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
         if (progress) progress(done, seqs.size());
     };
 
+    // The interrupt check also runs inside each decode, so a long decode stops within one of its steps; the
+    // caller's own exception is what comes out.
+    std::exception_ptr interrupted;
+    std::mutex interrupted_mu;
+    if (options.interrupt_check)
+        scorer.set_abort([&] {
+            try {
+                options.interrupt_check();
+                return false;
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(interrupted_mu);
+                if (!interrupted) interrupted = std::current_exception();
+                return true;
+            }
+        });
     VerifyResult result;
     result.noise = options.noise;
-    result.stats = scorer.score(seqs, on_row, on_done, options.hidden);
+    try {
+        result.stats = scorer.score(seqs, on_row, on_done, options.hidden);
+    } catch (...) {
+        std::lock_guard<std::mutex> lock(interrupted_mu);
+        if (interrupted) std::rethrow_exception(interrupted);
+        throw;
+    }
     if (identifying) {
         result.identification = identifier.finish();
         result.noise = result.identification->best();

@@ -10,18 +10,31 @@
 
 namespace difr {
 
+namespace {
+
+// CPUGeneratorImpl::random64: two 32-bit draws make one 64-bit word, the first draw high.
+uint64_t torch_random64(std::mt19937 &engine) {
+    const uint64_t hi = engine();
+    const uint64_t lo = engine();
+    return (hi << 32) | lo;
+}
+
+// E from one word: uniform_real_distribution<double> takes the low 53 bits into [0, 1); exponential_ on the
+// CPU with lambda = 1 (the CUDA build uses -log(u) instead) is computed in double and only then cast to the
+// tensor's float.
+float torch_exponential(uint64_t word) {
+    const double u = double(word & ((uint64_t(1) << 53) - 1)) * 0x1p-53;
+    return float(-std::log1p(-u));
+}
+
+}  // namespace
+
 void TorchCpuGenerator::exponential(std::span<float> out) {
-    for (float &e : out) {
-        // CPUGeneratorImpl::random64: the first 32-bit draw is the high word.
-        const uint64_t hi = engine_();
-        const uint64_t lo = engine_();
-        const uint64_t r = (hi << 32) | lo;
-        // uniform_real_distribution<double>: the low 53 bits scaled into [0, 1).
-        const double u = double(r & ((uint64_t(1) << 53) - 1)) * 0x1p-53;
-        // transformation::exponential on the CPU with lambda = 1 (the CUDA build uses -log(u) instead),
-        // computed in double and only then cast to the tensor's float.
-        e = float(-std::log1p(-u));
-    }
+    for (float &e : out) e = torch_exponential(torch_random64(engine_));
+}
+
+void TorchCpuGenerator::words(std::span<uint64_t> out) {
+    for (uint64_t &w : out) w = torch_random64(engine_);
 }
 
 namespace {
@@ -40,17 +53,20 @@ public:
             throw std::logic_error("torch-cpu noise is sequential: after position " + std::to_string(pos_) +
                                    " the next row is position " + std::to_string(pos_ + 1) + ", not " +
                                    std::to_string(pos) + " (score the rows of a sequence in order)");
-        gen_.exponential(row_);
+        // Every token's draw must be taken to keep the stream in step, but a verifier asks for the noise of
+        // the few tokens that survive top-k/top-p: the two logarithms of each value wait until gumbel() asks
+        // for it, so a row costs its V draws and the survivors' logarithms (bench/python_metrics.sh).
+        gen_.words(row_);
         started_ = true;
         pos_ = pos;
     }
 
     // token-difr: G = -log(E) on the float tensor. E = 0 (u = 0, odds 2^-53) gives +inf, as in torch.
-    float gumbel(int32_t token) const override { return -std::log(row_[size_t(token)]); }
+    float gumbel(int32_t token) const override { return -std::log(torch_exponential(row_[size_t(token)])); }
 
 private:
     TorchCpuGenerator gen_;
-    std::vector<float> row_;
+    std::vector<uint64_t> row_;  // the row's raw 64-bit words
     bool started_ = false;
     int64_t pos_ = 0;
 };

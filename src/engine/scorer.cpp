@@ -68,6 +68,11 @@ Scorer::~Scorer() {
     if (ctx_) llama_free(ctx_);
 }
 
+bool Scorer::abort_requested(void *scorer) {
+    const Scorer *self = static_cast<const Scorer *>(scorer);
+    return self->abort_ && self->abort_();
+}
+
 ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback &on_row,
                          const SequenceDoneCallback &on_done, const HiddenCallback &on_hidden) {
     const int32_t n_vocab = model_.n_vocab();
@@ -98,13 +103,11 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
         n_ctx_ = (int32_t)llama_n_ctx(ctx_);
         n_slots_ = n_slots;
         embeddings_ = embeddings;
+        llama_set_abort_callback(ctx_, &Scorer::abort_requested, this);
     }
     const size_t n_embd = (size_t)model_.n_embd();
     llama_memory_t mem = llama_get_memory(ctx_);
     llama_memory_clear(mem, true);
-    llama_set_abort_callback(
-        ctx_, [](void *self) { return ((Scorer *)self)->stop_check_ && ((Scorer *)self)->stop_check_(); },
-        this);
 
     std::vector<Slot> slots(n_slots);
     llama_batch batch = llama_batch_init(settings_.n_batch, 0, 1);
@@ -138,7 +141,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
             if (batch.n_tokens == 0) break;
 
             const int32_t rc = llama_decode(ctx_, batch);
-            if (rc == 2) throw ScoreStopped("scoring stopped by its stop check");
+            if (rc == 2) throw ScoreStopped("scoring stopped by its abort check");
             if (rc != 0)
                 throw std::runtime_error("llama_decode failed with status " + std::to_string(rc) +
                                          " (context " + std::to_string(n_ctx_) + " tokens, batch " +

@@ -115,3 +115,12 @@ bool provider_matches(const std::string &pinned, const std::string &answered) {
 }
 
 }  // namespace difr
+
+namespace difr {
+
+std::string endpoint_api_key(const Endpoint &endpoint) {
+    if (!endpoint.api_key.empty()) return endpoint.api_key;
+    return endpoint.api_key_env.empty() ? "" : api_key_from_env(endpoint.api_key_env);
+}
+
+}  // namespace difr

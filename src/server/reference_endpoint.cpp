@@ -188,10 +188,10 @@ HttpReply ReferenceService::completions(const std::string &body) {
     if (!turn.held()) return turn.busy_reply();
     // llama.cpp checks the turn's time between the operations of each decode, so a long prompt is stopped
     // within moments of its limit, not only after a whole batch of tokens.
-    scorer_->stop_check_set([&turn] { return turn.expired(); });
+    scorer_->set_abort([&turn] { return turn.expired(); });
     struct Unset {
         Scorer &s;
-        ~Unset() { s.stop_check_set(nullptr); }
+        ~Unset() { s.set_abort(nullptr); }
     } unset{*scorer_};
     try {
         scorer_->score(
