@@ -39,7 +39,7 @@ asan_build() {
     command -v clang++ >/dev/null || die "the sanitizer and fuzz builds need clang and libFuzzer (scripts/deps.sh installs them)"
     if [ ! -f "$DIFR_BUILD_ASAN/CMakeCache.txt" ]; then
         cmake -S "$DIFR_ROOT" -B "$DIFR_BUILD_ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CPP_DIR="$LLAMA_SRC" \
-            -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDIFR_FUZZ=ON -DDIFR_BUILD_BENCH=OFF >/dev/null
+            -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDIFR_FUZZ=ON -DDIFR_BUILD_BENCH=OFF -DDIFR_PYTHON=OFF >/dev/null
     fi
     log "building $* in $DIFR_BUILD_ASAN (ASan + UBSan + libFuzzer coverage)"
     cmake --build "$DIFR_BUILD_ASAN" -j "$(nproc)" --target "$@"

@@ -42,10 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     using json = nlohmann::json;
     if (size == 0) return 0;
     const bool chat = data[0] & 1;
-    const std::string body = fuzz::fuzz_text(data + 1, size - 1);
+    const std::string request = fuzz::fuzz_text(data + 1, size - 1);
     HttpReply r;
     try {
-        r = chat ? g_service->chat_completions(body) : g_service->completions(body);
+        r = chat ? g_service->chat_completions(request) : g_service->completions(request);
     } catch (const std::exception &e) {
         fuzz::fuzz_fail(std::string("completions() threw: ") + e.what());
     }
