@@ -124,7 +124,8 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
                              std::string(header ? "" : " (not a fingerprints file?)"));
         if (!header) {
             header = true;
-            if (j.value("format", "") != kFormat)
+            if (!j.contains("format") ||
+                j["format"] != kFormat)  // not value(): a null format threw type_error
                 throw InputError(where +
                                  ": not a fingerprints file (the first line must have \"format\": \"" +
                                  kFormat + "\")");
