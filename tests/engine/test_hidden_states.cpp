@@ -254,6 +254,20 @@ TEST_F(HiddenStateTest, ProofFilesAreCheckedAgainstTheSequences) {
     l1["fingerprint"] = "AAA*";
     rewrite(l1.dump());
     EXPECT_THROW(activation_proofs_read(dir_ + "/bad.jsonl"), InputError);
+    // A header whose format is null is not a fingerprints file (it threw nlohmann's type_error; found by
+    // fuzz_fingerprint_file).
+    {
+        std::ofstream out(dir_ + "/bad.jsonl");
+        out << R"({"format": null, "toploc": {"topk": 2}})"
+            << "\n";
+    }
+    try {
+        activation_proofs_read(dir_ + "/bad.jsonl");
+        ADD_FAILURE();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("bad.jsonl:1: not a fingerprints file"), std::string::npos)
+            << e.what();
+    }
     // A number beyond double's range is malformed JSON, not an internal error (found by
     // fuzz_fingerprint_file).
     rewrite(R"({"seq": 0, "tokens": 1e999})");
