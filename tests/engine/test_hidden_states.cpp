@@ -319,6 +319,9 @@ TEST_F(HiddenStateTest, NpzRoundTripsActivations) {
     EXPECT_THROW(npz_activations_bf16(dir_ + "/names.npz"), InputError);
     std::ofstream(dir_ + "/not.npz") << "not a zip";
     EXPECT_THROW(npz_read(dir_ + "/not.npz"), InputError);
+    // A 482-byte archive whose entry claims 4 GiB is refused without allocating it (found by fuzz_npz).
+    EXPECT_THROW(npz_read(DIFR_SOURCE_DIR "/tests/fuzz/regressions/fuzz_npz/fuzz_npz-claimed-4gib.bin"),
+                 InputError);
 }
 
 }  // namespace
