@@ -201,13 +201,15 @@ void register_audit(CLI::App &app) {
 
         AuditOptions a;
         a.sampling = o->sampling.params;
-        if (o->sampling.noise_auto())
-            for (NoiseProfile p :
-                 kNoiseProfiles)  // llama.cpp's chain needs whole rows, not a top-k reference's
+        if (o->sampling.noise_auto()) {
+            // llama.cpp's chain needs whole rows, not a top-k reference's
+            for (NoiseProfile p : kNoiseProfiles) {
                 if (ref.kind == ReferenceSpec::Kind::local || p != NoiseProfile::llama_cpp)
                     a.identify.push_back(p);
                 else
                     a.noise = o->sampling.profile();
+            }
+        }
         a.max_tokens = o->max_tokens;
         a.concurrency = o->concurrency;
         a.send_seed = !o->no_seed;

@@ -26,6 +26,8 @@ struct ProverOptions {
     SeedProofKind proof = SeedProofKind::none;
     std::vector<std::string> ids;  // sequence ids, one per prompt; fresh UUIDs when empty
     bool stop_at_eog = true;
+    // The hidden state of each row that samples a token (GenerateOptions::on_hidden), for activation proofs.
+    std::function<void(size_t seq, int32_t j, std::span<const float> hidden)> on_hidden;
 };
 
 // The SamplingParams the generator takes for an artifact's sampling (temperature, top-k, top-p, seed).
@@ -41,9 +43,10 @@ Artifact artifact_generate(const Model &model, const EngineSettings &settings,
 // The reference's view of given tokens (the validator's replay, Gonka's enforced_tokens): for each position
 // the token's logprob and either the model's own top-k (`at_ids` empty for that position) or its logprobs
 // at the listed ids, in their order. `scorer` comes from the same model. Throws InputError naming the
-// sequence and position for ids outside the vocabulary or a sequence beyond the context.
+// sequence and position for ids outside the vocabulary or a sequence beyond the context. `on_hidden`, when
+// set, sees the hidden state of the row that scores each token (for activation proofs of replayed tokens).
 std::vector<std::vector<ArtifactPosition>> artifact_score_tokens(
     const Model &model, Scorer &scorer, std::span<const TokenSequence> seqs, int32_t k,
-    const std::vector<std::vector<std::vector<int32_t>>> &at_ids = {});
+    const std::vector<std::vector<std::vector<int32_t>>> &at_ids = {}, const HiddenCallback &on_hidden = {});
 
 }  // namespace difr

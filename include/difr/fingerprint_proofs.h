@@ -14,11 +14,13 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "difr/error.h"
 #include "difr/fingerprint.h"
 #include "difr/toploc.h"
 
@@ -71,6 +73,41 @@ private:
     std::map<size_t, SequenceProofs> waiting_;
     size_t next_ = 0;
 };
+
+// The file's lines as JSON objects: the header, and one sequence's line. The writer writes exactly these;
+// difr serve's prover endpoints return them, so a client that writes the two as lines holds a file that
+// `difr verify --fingerprints` reads (docs/serve.md, "Activation proofs").
+nlohmann::ordered_json activation_proofs_header_json(const std::string &model, int32_t n_embd,
+                                                     const ActivationProofSpec &spec);
+nlohmann::ordered_json activation_proofs_line_json(size_t seq, const SequenceProofs &proofs);
+
+// What one sequence's proofs cost as the prover emits them, before base64 and JSON: 2k bytes per token of
+// fingerprint, 2 + 2k bytes per TOPLOC chunk.
+struct ActivationProofBytes {
+    int64_t fingerprint = 0, toploc = 0;
+    int64_t total() const { return fingerprint + toploc; }
+};
+ActivationProofBytes activation_proof_bytes(const ActivationProofSpec &spec, const SequenceProofs &proofs);
+
+// A bad `fingerprint` or `toploc` field of a request: `field()` is the request's top-level field, the message
+// names the exact one ("fingerprint.k: 129 is outside [2, 128]").
+class ActivationProofRequestError : public InputError {
+public:
+    ActivationProofRequestError(std::string field, const std::string &message)
+        : InputError(message), field_(std::move(field)) {}
+    const std::string &field() const { return field_; }
+
+private:
+    std::string field_;
+};
+
+// The activation proofs a request asks for (difr serve's prover endpoints, docs/serve.md): its `fingerprint`,
+// an integer k or {"k" (required, 2 .. 128), "seed" (42), "basis" ("orthonormal"), "dtype" ("f16")}, and its
+// `toploc`, true or {"topk" (128, 1 .. n_embd), "decode_batching_size" (32, 1 .. 2^20), "skip_prefill" (true,
+// the only layout the file holds)}: the objects of the file's header, with the command line's defaults.
+// Absent, null or false: not asked. Strict, as for input from the network: a wrong type, a value out of range
+// or an unknown key throws ActivationProofRequestError. Pure: no engine, no I/O.
+ActivationProofSpec activation_proof_request_parse(const nlohmann::json &request, int32_t n_embd);
 
 // The prover side: feed each sequence's hidden rows in order, then finish it.
 class ActivationProver {

@@ -111,13 +111,14 @@ Artifact artifact_generate(const Model &model, const EngineSettings &settings,
         std::lock_guard<std::mutex> lock(mu);
         record(seq, row, token);
     };
+    g.on_hidden = o.on_hidden;
     generate(model, settings, prompts, g, stats);
     return a;
 }
 
 std::vector<std::vector<ArtifactPosition>> artifact_score_tokens(
     const Model &model, Scorer &scorer, std::span<const TokenSequence> seqs, int32_t k,
-    const std::vector<std::vector<std::vector<int32_t>>> &at_ids) {
+    const std::vector<std::vector<std::vector<int32_t>>> &at_ids, const HiddenCallback &on_hidden) {
     const int32_t n_vocab = model.n_vocab();
     std::vector<std::vector<ArtifactPosition>> out(seqs.size());
     for (size_t s = 0; s < seqs.size(); ++s) {
@@ -131,7 +132,7 @@ std::vector<std::vector<ArtifactPosition>> artifact_score_tokens(
                                          " is outside the vocabulary [0, " + std::to_string(n_vocab) + ")");
     }
     TopkLogprobs row;
-    scorer.score(seqs, [&](size_t s, int32_t j, std::span<const float> l) {
+    const RowCallback on_row = [&](size_t s, int32_t j, std::span<const float> l) {
         const int32_t token = seqs[s].output_token_ids[(size_t)j];
         const std::vector<int32_t> *ids =
             s < at_ids.size() && (size_t)j < at_ids[s].size() && !at_ids[s][(size_t)j].empty()
@@ -155,7 +156,8 @@ std::vector<std::vector<ArtifactPosition>> artifact_score_tokens(
             for (const TopkEntry &e : row.top)
                 p.top.push_back({e.token_id, std::to_string(e.token_id), e.logprob});
         }
-    });
+    };
+    scorer.score(seqs, on_row, {}, on_hidden);
     return out;
 }
 

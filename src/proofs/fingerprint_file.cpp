@@ -1,4 +1,5 @@
 // The fingerprints file (JSON Lines; the layout is in difr/fingerprint_proofs.h and docs/fingerprints.md).
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
@@ -14,7 +15,30 @@ namespace {
 constexpr const char *kFormat = "difr-fingerprints";
 constexpr int kVersion = 1;
 
-ojson header_json(const std::string &model, int32_t n_embd, const ActivationProofSpec &spec) {
+const json &field(const json &j, const char *key, const std::string &where) {
+    auto it = j.find(key);
+    if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
+    return *it;
+}
+
+int64_t int_field(const json &j, const char *key, const std::string &where, int64_t lo, int64_t hi) {
+    const json &v = field(j, key, where);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+        throw InputError(where + ": '" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
+                         std::to_string(hi) + "]");
+    return v.get<int64_t>();
+}
+
+std::string string_field(const json &j, const char *key, const std::string &where) {
+    const json &v = field(j, key, where);
+    if (!v.is_string()) throw InputError(where + ": '" + key + "' must be a string");
+    return v.get<std::string>();
+}
+
+}  // namespace
+
+ojson activation_proofs_header_json(const std::string &model, int32_t n_embd,
+                                    const ActivationProofSpec &spec) {
     ojson h;
     h["format"] = kFormat;
     h["version"] = kVersion;
@@ -39,27 +63,29 @@ ojson header_json(const std::string &model, int32_t n_embd, const ActivationProo
     return h;
 }
 
-const json &field(const json &j, const char *key, const std::string &where) {
-    auto it = j.find(key);
-    if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
-    return *it;
+ojson activation_proofs_line_json(size_t seq, const SequenceProofs &p) {
+    ojson line;
+    line["seq"] = seq;
+    line["tokens"] = p.tokens;
+    if (!p.fingerprint.empty() || p.tokens == 0) {
+        std::vector<uint8_t> bytes;
+        bytes.reserve(p.fingerprint.size() * 2);
+        for (uint16_t v : p.fingerprint) {  // little-endian, as numpy's "<f2" and torch's storage
+            bytes.push_back(uint8_t(v));
+            bytes.push_back(uint8_t(v >> 8));
+        }
+        line["fingerprint"] = base64_encode(bytes);
+    }
+    line["toploc"] = p.toploc;
+    return line;
 }
 
-int64_t int_field(const json &j, const char *key, const std::string &where, int64_t lo, int64_t hi) {
-    const json &v = field(j, key, where);
-    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
-        throw InputError(where + ": '" + key + "' must be an integer in [" + std::to_string(lo) + ", " +
-                         std::to_string(hi) + "]");
-    return v.get<int64_t>();
+ActivationProofBytes activation_proof_bytes(const ActivationProofSpec &spec, const SequenceProofs &p) {
+    ActivationProofBytes b;
+    if (spec.fingerprint) b.fingerprint = p.tokens * int64_t(spec.fingerprint->bytes_per_token());
+    if (spec.toploc) b.toploc = int64_t(p.toploc.size()) * (2 + 2 * int64_t(spec.toploc->topk));
+    return b;
 }
-
-std::string string_field(const json &j, const char *key, const std::string &where) {
-    const json &v = field(j, key, where);
-    if (!v.is_string()) throw InputError(where + ": '" + key + "' must be a string");
-    return v.get<std::string>();
-}
-
-}  // namespace
 
 ActivationProofsWriter::ActivationProofsWriter(const std::string &path, const std::string &model,
                                                int32_t n_embd, const ActivationProofSpec &spec)
@@ -67,28 +93,14 @@ ActivationProofsWriter::ActivationProofsWriter(const std::string &path, const st
     if (!out_) throw InputError("cannot create fingerprints file '" + path + "'");
     ActivationProofSpec s = spec;
     if (s.fingerprint) s.fingerprint->dim = n_embd;
-    out_ << header_json(model, n_embd, s).dump() << "\n";
+    out_ << activation_proofs_header_json(model, n_embd, s).dump() << "\n";
     out_.flush();
 }
 
 void ActivationProofsWriter::write(size_t seq, SequenceProofs proofs) {
     waiting_.emplace(seq, std::move(proofs));
     for (auto it = waiting_.find(next_); it != waiting_.end(); it = waiting_.find(next_)) {
-        const SequenceProofs &p = it->second;
-        ojson line;
-        line["seq"] = next_;
-        line["tokens"] = p.tokens;
-        if (!p.fingerprint.empty() || p.tokens == 0) {
-            std::vector<uint8_t> bytes;
-            bytes.reserve(p.fingerprint.size() * 2);
-            for (uint16_t v : p.fingerprint) {  // little-endian, as numpy's "<f2" and torch's storage
-                bytes.push_back(uint8_t(v));
-                bytes.push_back(uint8_t(v >> 8));
-            }
-            line["fingerprint"] = base64_encode(bytes);
-        }
-        line["toploc"] = p.toploc;
-        out_ << line.dump() << "\n";
+        out_ << activation_proofs_line_json(next_, it->second).dump() << "\n";
         waiting_.erase(it);
         ++next_;
     }
@@ -210,6 +222,138 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
     }
     if (!header) throw InputError("fingerprints file '" + path + "' is empty");
     return f;
+}
+
+namespace {
+
+// A request field's checks. `path` is the field as the message names it ("fingerprint.k"), `top` the
+// request's top-level field it belongs to.
+struct RequestField {
+    std::string top;
+
+    [[noreturn]] void fail(const std::string &path, const std::string &message) const {
+        throw ActivationProofRequestError(top, path + ": " + message);
+    }
+    static std::string type_of(const json &v) { return v.is_number_float() ? "number" : v.type_name(); }
+
+    int64_t integer(const json &v, const std::string &path, int64_t lo, int64_t hi) const {
+        if (!v.is_number_integer()) fail(path, "expected an integer, got " + type_of(v));
+        if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(hi))
+            fail(path, v.dump() + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        const int64_t x = v.get<int64_t>();
+        if (x < lo || x > hi)
+            fail(path,
+                 std::to_string(x) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+        return x;
+    }
+    std::string string(const json &v, const std::string &path) const {
+        if (!v.is_string()) fail(path, "expected a string, got " + type_of(v));
+        return v.get<std::string>();
+    }
+    // Every key of `obj` must be one of `keys`: a misspelt option must not silently fall back to a default.
+    void known_keys(const json &obj, std::initializer_list<const char *> keys) const {
+        for (const auto &item : obj.items()) {
+            bool known = false;
+            std::string list;
+            for (const char *k : keys) {
+                known = known || item.key() == k;
+                list += std::string(list.empty() ? "" : ", ") + k;
+            }
+            if (!known) fail(top + "." + item.key(), "unknown field (" + top + " takes " + list + ")");
+        }
+    }
+};
+
+// Absent, null or false: the proof is not asked for.
+const json *asked(const json &request, const char *name) {
+    const auto it = request.find(name);
+    if (it == request.end() || it->is_null() || (it->is_boolean() && !it->get<bool>())) return nullptr;
+    return &*it;
+}
+
+}  // namespace
+
+ActivationProofSpec activation_proof_request_parse(const json &request, int32_t n_embd) {
+    ActivationProofSpec spec;
+    if (!request.is_object()) return spec;
+    if (const json *v = asked(request, "fingerprint")) {
+        const RequestField f{"fingerprint"};
+        FingerprintSpec s;
+        s.dim = n_embd;
+        if (v->is_number_integer()) {
+            s.k = int32_t(f.integer(*v, "fingerprint", kFingerprintMinK, kFingerprintMaxK));
+        } else if (v->is_object()) {
+            f.known_keys(*v, {"k", "seed", "basis", "dtype"});
+            if (!v->contains("k"))
+                f.fail("fingerprint.k", "required: values per token, " + std::to_string(kFingerprintMinK) +
+                                            " to " + std::to_string(kFingerprintMaxK));
+            s.k = int32_t(f.integer((*v)["k"], "fingerprint.k", kFingerprintMinK, kFingerprintMaxK));
+            if (v->contains("seed")) {
+                const json &seed = (*v)["seed"];
+                if (seed.is_number_unsigned())
+                    s.seed = seed.get<uint64_t>();
+                else
+                    s.seed = uint64_t(f.integer(seed, "fingerprint.seed", 0, INT64_MAX));
+            }
+            try {
+                if (v->contains("basis"))
+                    s.basis = fingerprint_basis_parse(f.string((*v)["basis"], "fingerprint.basis"));
+            } catch (const std::invalid_argument &e) {
+                f.fail("fingerprint.basis", e.what());
+            }
+            try {
+                if (v->contains("dtype"))
+                    s.dtype = fingerprint_dtype_parse(f.string((*v)["dtype"], "fingerprint.dtype"));
+            } catch (const std::invalid_argument &e) {
+                f.fail("fingerprint.dtype", e.what());
+            }
+        } else {
+            f.fail("fingerprint",
+                   "expected k (an integer) or an object {\"k\", \"seed\", \"basis\", \"dtype\"}, got " +
+                       RequestField::type_of(*v));
+        }
+        if (s.basis == FingerprintBasis::orthonormal && s.k > n_embd)
+            f.fail("fingerprint.k", std::to_string(s.k) +
+                                        " orthonormal directions do not fit the hidden size " +
+                                        std::to_string(n_embd) + " (ask for fewer, or basis gaussian)");
+        try {
+            s.validate();
+        } catch (const std::invalid_argument &e) {
+            f.fail("fingerprint", e.what());
+        }
+        spec.fingerprint = s;
+    }
+    if (const json *v = asked(request, "toploc")) {
+        const RequestField f{"toploc"};
+        ToplocSpec t;
+        if (v->is_object()) {
+            f.known_keys(*v, {"topk", "decode_batching_size", "skip_prefill"});
+            if (v->contains("topk")) t.topk = int32_t(f.integer((*v)["topk"], "toploc.topk", 1, n_embd));
+            if (v->contains("decode_batching_size"))
+                t.decode_batching_size = int32_t(
+                    f.integer((*v)["decode_batching_size"], "toploc.decode_batching_size", 1, 1 << 20));
+            if (v->contains("skip_prefill")) {
+                const json &sp = (*v)["skip_prefill"];
+                if (!sp.is_boolean())
+                    f.fail("toploc.skip_prefill", "expected true or false, got " + RequestField::type_of(sp));
+                if (!sp.get<bool>())
+                    f.fail("toploc.skip_prefill",
+                           "false is not offered: the proofs cover the generated tokens only (the "
+                           "fingerprints file's skip_prefill layout, which difr verify checks); difr toploc "
+                           "build makes prefill proofs from saved activations");
+            }
+        } else if (!v->is_boolean()) {
+            f.fail("toploc",
+                   "expected true or an object {\"topk\", \"decode_batching_size\", \"skip_prefill\"}, got " +
+                       RequestField::type_of(*v));
+        }
+        if (t.topk > n_embd)  // the default 128 on a model narrower than that
+            f.fail("toploc.topk", std::to_string(t.topk) + " is more than the hidden size " +
+                                      std::to_string(n_embd) +
+                                      " (a chunk's last proof may cover a single token)");
+        spec.toploc = t;
+    }
+    return spec;
 }
 
 }  // namespace difr

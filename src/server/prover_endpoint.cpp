@@ -1,14 +1,18 @@
 // The prover behind difr serve: parse and check a chat or text completion request strictly, generate (or
 // replay enforced tokens) with the engine, and assemble an OpenAI response whose logprobs are an inference
 // artifact. Parsing, running and assembling are separate steps, so a new proof adds a field to the request,
-// a step to run and an object to the response without touching the others.
+// a step to run and an object to the response without touching the others. Activation proofs (fingerprints,
+// TOPLOC) are one: `fingerprint` and `toploc` in the request, the hidden state of every row that produced a
+// returned token fed to an ActivationProver, the fingerprints file's lines in the response.
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "difr/artifact_prover.h"
 #include "difr/error.h"
+#include "difr/fingerprint_proofs.h"
 #include "difr/seed_proof.h"
 #include "difr/server.h"
 #include "engine_turn.h"
@@ -92,6 +96,7 @@ struct ProverRequest {
     bool enforced = false;
     std::vector<int32_t> forced;
     std::vector<std::vector<int32_t>> forced_top;  // the prover's top_tokens per position (may be empty)
+    ActivationProofSpec proofs;                    // activation proofs asked for (none: empty)
 };
 
 ProverRequest request_parse(const std::string &body, bool chat, const Model &model, int32_t n_ctx,
@@ -179,6 +184,11 @@ ProverRequest request_parse(const std::string &body, bool chat, const Model &mod
     r.ids_as_tokens =
         boolean(req, "return_token_ids", false) || boolean(req, "return_tokens_as_token_ids", false);
     boolean(req, "skip_special_tokens", true);  // accepted: special tokens are always spelled
+    try {
+        r.proofs = activation_proof_request_parse(req, model.n_embd());
+    } catch (const ActivationProofRequestError &e) {
+        throw BadRequest{e.what(), e.field()};
+    }
 
     std::string proof = "none";
     if (req.contains("seed_proof")) {
@@ -267,7 +277,29 @@ ProverRequest request_parse(const std::string &body, bool chat, const Model &mod
 struct ProverResult {
     Artifact artifact;  // one sequence
     std::string finish_reason;
+    std::optional<SequenceProofs> proofs;  // when asked for
 };
+
+// What a client saves to check the proofs with `difr verify --fingerprints`: the tokens (one entry of a
+// token-difr sequence file), the fingerprints file's header and sequence line, and what the proofs cost.
+ojson activation_proofs_json(const ProverRequest &r, const ProverResult &res, const Model &model) {
+    const ArtifactSequence &s = res.artifact.sequences[0];
+    std::vector<int32_t> ids;
+    for (const ArtifactPosition &p : s.positions) ids.push_back(p.id);
+    const SequenceProofs &p = *res.proofs;
+    const ojson line = activation_proofs_line_json(0, p);
+    const ActivationProofBytes b = activation_proof_bytes(r.proofs, p);
+    ojson out;
+    out["tokens"] = {{"prompt_token_ids", s.prompt_token_ids}, {"output_token_ids", ids}};
+    out["header"] = activation_proofs_header_json(model.description(), model.n_embd(), r.proofs);
+    out["sequence"] = line;
+    out["bytes"] = {{"fingerprint", b.fingerprint},
+                    {"toploc", b.toploc},
+                    {"total", b.total()},
+                    {"per_token", p.tokens > 0 ? double(b.total()) / double(p.tokens) : 0.0},
+                    {"line", line.dump().size()}};
+    return out;
+}
 
 ojson top_entry(const std::vector<std::string> &pieces, int32_t id, double logprob, bool ids_as_tokens) {
     return {{"token", ids_as_tokens ? std::to_string(id) : pieces[(size_t)id]},
@@ -326,6 +358,7 @@ ojson response_json(const ProverRequest &r, const ProverResult &res, bool chat, 
                      {"top_p", sp.top_p},
                      {"min_p", sp.min_p},
                      {"seed", sp.seed ? ojson(*sp.seed) : ojson(nullptr)}}}};
+    if (res.proofs) out["difr"]["activation_proofs"] = activation_proofs_json(r, res, model);
     return out;
 }
 
@@ -365,9 +398,25 @@ HttpReply ProverService::handle(const std::string &body, bool chat) {
         return {400, http_error_body(e.message, "invalid_request_error", e.param), e.message};
     }
     ProverResult res;
+    // Activation proofs: the hidden state of each row that produced a returned token (sampled it, or scored a
+    // forced token), in order. The prover holds one TOPLOC chunk and k values per token.
+    std::optional<ActivationProver> prover;
+    HiddenCallback on_hidden;
     EngineTurn turn(*gate_, limits_);
     if (!turn.held()) return turn.busy_reply();
     try {
+        if (!r.proofs.empty()) {
+            prover.emplace(r.proofs, model_.n_embd());
+            on_hidden = [&](size_t, int32_t j, std::span<const float> h) {
+                try {
+                    prover->add(0, j, h);
+                } catch (const InputError &e) {  // a fingerprint value beyond fp16's range
+                    throw BadRequest{std::string("fingerprint: ") + e.what() +
+                                         " (in a request: \"fingerprint\": {\"dtype\": \"bf16\", ...})",
+                                     "fingerprint"};
+                }
+            };
+        }
         if (r.enforced) {
             Artifact &a = res.artifact;
             a.source = "difr";
@@ -379,17 +428,21 @@ HttpReply ProverService::handle(const std::string &body, bool chat) {
             s.prompt_token_ids = r.prompt;
             const TokenSequence seq{r.prompt, r.forced};
             auto rows = artifact_score_tokens(model_, *scorer_, std::span<const TokenSequence>(&seq, 1),
-                                              r.gen.k, {r.forced_top});
+                                              r.gen.k, {r.forced_top}, on_hidden);
             s.positions = std::move(rows[0]);
             a.sequences.push_back(std::move(s));
             res.finish_reason = "length";
         } else {
             EngineSettings s = settings_;
             s.n_seq_max = 1;
+            r.gen.on_hidden = on_hidden;
             res.artifact = artifact_generate(model_, s, {r.prompt}, r.gen);
             const auto &pos = res.artifact.sequences[0].positions;
             res.finish_reason = !pos.empty() && model_.is_eog(pos.back().id) ? "stop" : "length";
         }
+        if (prover) res.proofs = prover->finish(0);
+    } catch (const BadRequest &e) {
+        return {400, http_error_body(e.message, "invalid_request_error", e.param), e.message};
     } catch (const InputError &e) {
         return {400, http_error_body(e.what(), "invalid_request_error", ""), e.what()};
     } catch (const std::exception &e) {
@@ -398,9 +451,13 @@ HttpReply ProverService::handle(const std::string &body, bool chat) {
     }
     const ojson out = response_json(r, res, chat, name_, pieces_, model_);
     const size_t n = res.artifact.sequences[0].positions.size();
-    return {200, out.dump(-1, ' ', false, ojson::error_handler_t::replace),
-            std::string(r.enforced ? "replay " : "generate ") + std::to_string(r.prompt.size()) + "+" +
-                std::to_string(n) + " tokens, proof " + seed_proof_name(res.artifact.proof)};
+    std::string note = std::string(r.enforced ? "replay " : "generate ") + std::to_string(r.prompt.size()) +
+                       "+" + std::to_string(n) + " tokens, proof " + seed_proof_name(res.artifact.proof);
+    if (r.proofs.fingerprint) note += ", fingerprint k=" + std::to_string(r.proofs.fingerprint->k);
+    if (r.proofs.toploc) note += ", toploc top-" + std::to_string(r.proofs.toploc->topk);
+    // A token piece may be part of a UTF-8 character (byte-level vocabularies): spelled as U+FFFD, as the
+    // reference endpoint does; the ids stay exact in `token_id`.
+    return {200, out.dump(-1, ' ', false, ojson::error_handler_t::replace), note};
 }
 
 }  // namespace difr
