@@ -8,7 +8,6 @@
 #include "app.h"
 #include "difr/artifact_validate.h"
 #include "difr/error.h"
-#include "difr/provenance.h"
 #include "difr/reference.h"
 #include "difr/results.h"
 
@@ -55,11 +54,7 @@ void register_validate(CLI::App &app) {
     add_http_options(*cmd, o->http);
     cmd->callback([o] {
         ValidateOptions vo;
-        for (const GonkaPreset &p : gonka_presets())
-            if (o->preset == p.name) {
-                vo.gonka_threshold = p.threshold;
-                vo.gonka_threshold_source = std::string("preset ") + p.name + ": " + p.source;
-            }
+        validate_options_preset(vo, o->preset);
         if (o->gonka_threshold >= 0) {
             vo.gonka_threshold = o->gonka_threshold;
             vo.gonka_threshold_source = "--gonka-threshold";
@@ -75,41 +70,19 @@ void register_validate(CLI::App &app) {
         vo.noise = o->noise;
         vo.token_difr = !o->no_difr;
 
-        Artifact a = artifact_read(o->artifact);
-        std::vector<SequenceChecks> checks;
+        const Artifact a = artifact_read(o->artifact);
         std::string report;
         if (!o->against.empty()) {
-            const Artifact b = artifact_read(o->against);
-            for (size_t i = 0; i < a.sequences.size(); ++i)
-                checks.push_back(artifact_checks(a, i, nullptr, a.sequences[i].positions.size()));
-            report = artifact_report_json(a, checks, vo, "", &b);
+            report = artifact_validate_against(a, artifact_read(o->against), vo);
         } else {
             const std::string model_path = model_resolve(o->engine.model);
             const ReferenceSpec ref = reference_spec_parse(
                 o->reference,
                 o->remote.model.empty() ? std::filesystem::path(model_path).stem().string() : o->remote.model,
                 o->remote.key_env, o->remote.topk);
-            const bool remote = ref.kind == ReferenceSpec::Kind::remote;
-            auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
-            const int32_t n_ctx =
-                o->engine.settings.n_ctx > 0 ? o->engine.settings.n_ctx : model->n_ctx_train();
-            std::vector<std::vector<int32_t>> prompts;
-            for (size_t i = 0; i < a.sequences.size(); ++i)
-                prompts.push_back(artifact_prompt_tokens(a, i, *model));
-            for (size_t i = 0; i < a.sequences.size(); ++i)
-                if (a.sequences[i].prompt_token_ids.empty()) a.sequences[i].prompt_token_ids = prompts[i];
-            artifact_resolve(a, *model, n_ctx);
-            const std::vector<ReferenceRows> rows =
-                remote ? artifact_reference_score_remote(ref, *model, a, prompts, vo, o->http)
-                       : artifact_reference_score(*model, o->engine.settings, a, prompts, vo);
-            for (size_t i = 0; i < a.sequences.size(); ++i)
-                checks.push_back(artifact_checks(a, i, &rows[i], a.sequences[i].positions.size()));
-            nlohmann::ordered_json prov = remote
-                                              ? nlohmann::ordered_json::parse(ref.to_json())
-                                              : nlohmann::ordered_json::parse(difr::provenance_json(
-                                                    *model, o->engine.settings, SamplingParams{}, vo.noise));
-            if (!rows.empty() && !rows[0].difr_note.empty()) prov["token_difr_not_run"] = rows[0].difr_note;
-            report = artifact_report_json(a, checks, vo, prov.dump());
+            auto model = Model::load(model_path, o->engine.settings,
+                                     /*vocab_only=*/ref.kind == ReferenceSpec::Kind::remote);
+            report = artifact_validate(a, *model, o->engine.settings, ref, vo, o->http);
         }
         if (!o->out.empty()) file_write_atomic(o->out, report);
         std::fputs(report.c_str(), stdout);

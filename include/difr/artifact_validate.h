@@ -99,6 +99,21 @@ SequenceChecks artifact_checks(const Artifact &a, size_t seq, const ReferenceRow
 // (tokens compared as the artifacts spell them). InputError when they hold different numbers of sequences.
 std::vector<GonkaComparison> artifact_compare(const Artifact &a, const Artifact &b);
 
+// Sets the Gonka threshold and its source from a preset name (mainnet, pr132, testnet); InputError naming the
+// preset otherwise.
+void validate_options_preset(ValidateOptions &options, const std::string &preset);
+
+// The whole of `difr validate` against a reference, local (the engine) or remote: the artifact's prompts are
+// tokenised with `model` where it gives text, its tokens resolved to ids, every sequence scored and checked;
+// returns the report JSON (artifact_report_json with the reference's provenance). For a remote reference
+// `model` may be loaded vocab-only.
+std::string artifact_validate(Artifact a, Model &model, const EngineSettings &settings,
+                              const ReferenceSpec &ref, const ValidateOptions &options,
+                              const HttpOptions &http);
+// Offline, as Gonka's validator compares responses: the executor's artifact `a` against the validator's `b`;
+// no model.
+std::string artifact_validate_against(const Artifact &a, const Artifact &b, const ValidateOptions &options);
+
 // The JSON report of `difr validate` (docs/artifacts.md): per sequence and pooled, every check with its
 // decision, statistic, threshold and threshold source. `against` is set for the offline comparison.
 std::string artifact_report_json(const Artifact &a, std::span<const SequenceChecks> checks,

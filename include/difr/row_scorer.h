@@ -1,7 +1,8 @@
 // Token-DiFR for one row of logits under any noise profile: the Gumbel profiles through
 // token_metrics_compute with one noise stream per sequence, the llama.cpp profile through llama.cpp's own
-// sampler chain and one draw per output token: the rules verify_sequences applies to each row (for one
-// profile), for callers that hold the logits themselves (the Python package's token_metrics).
+// sampler chain and one draw per output token. verify_sequences scores every row through it (one per
+// profile under --noise auto); callers that hold the logits themselves use it too (the Python package's
+// token_metrics).
 #pragma once
 
 #include <cstdint>

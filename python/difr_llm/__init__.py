@@ -20,7 +20,7 @@ from .common import (  # noqa: E402
     construct_prompts,
     encode_thinking_response,
 )
-from .local import verify_outputs  # noqa: E402
+from .local import ToplocThresholds, VerifyResults, verify_outputs  # noqa: E402
 from .metrics import TokenMetricsArrays, noise_profiles, token_metrics  # noqa: E402
 from .model_registry import (  # noqa: E402
     FIREWORKS_MODEL_REGISTRY,
@@ -34,6 +34,7 @@ from .model_registry import (  # noqa: E402
     register_openrouter_model,
 )
 from .models import EMBEDDED_MODEL, Model, load_model, model_path  # noqa: E402
+from .proofs import toploc_build, toploc_verify, validate_artifact  # noqa: E402
 from .openrouter_api import tokenize_openrouter_responses  # noqa: E402
 
 __version__ = "0.1.0"
@@ -72,4 +73,9 @@ __all__ = [
     "load_registry_file",
     "InputError",
     "RemoteError",
+    "VerifyResults",
+    "validate_artifact",
+    "toploc_build",
+    "toploc_verify",
+    "ToplocThresholds",
 ]

@@ -12,7 +12,26 @@ from . import _difr
 from .common import SamplingMethod, TokenMetrics, TokenSequence, compute_metrics_summary
 from .models import Model, load_model
 
-__all__ = ["verify_outputs", "metrics_from_run"]
+__all__ = ["verify_outputs", "metrics_from_run", "VerifyResults", "ToplocThresholds"]
+
+ToplocThresholds = _difr.ToplocThresholds
+
+
+class VerifyResults(list):  # type: ignore[type-arg]
+    """What verify_outputs returns: token-difr's list of TokenMetrics lists, plus what difr also learnt.
+
+    noise: the profile the metrics are under (with noise="auto", the one identified).
+    identification: with noise="auto", the evidence per profile (summary.json's noise_identification:
+        verdict, best, log10 LR over the runner-up, each profile's matches); None otherwise.
+    fingerprints, toploc: with fingerprints=, the checks of the claimed activation proofs (summary.json's
+        "fingerprints" and "toploc" figures, plus per-token distances "l2", "relative" and per-chunk
+        "results"); None when the file holds no such proofs or none was given.
+    """
+
+    noise: str
+    identification: dict[str, Any] | None
+    fingerprints: dict[str, Any] | None
+    toploc: dict[str, Any] | None
 
 
 def metrics_from_run(run: dict[str, Any]) -> list[list[TokenMetrics]]:
@@ -47,7 +66,9 @@ def verify_outputs(
     kv_type: str = "f16",
     flash_attn: str = "off",
     gpu_layers: int = 0,
-) -> list[list[TokenMetrics]]:
+    fingerprints: str | os.PathLike[str] | None = None,
+    toploc_thresholds: ToplocThresholds | None = None,
+) -> VerifyResults:
     """Verifies token sequences against a reference model on difr's engine (``difr verify``).
 
     token-difr's signature and result: one list of TokenMetrics per sequence ([] for an empty output).
@@ -56,7 +77,13 @@ def verify_outputs(
         (GGUF_MODEL_REGISTRY), or a loaded difr_llm.Model (reused, with the settings it was loaded with).
     temperature, top_k, top_p, seed: the claimed sampling settings.
     noise: the noise profile of the claimed sampler (noise_profiles() lists them: "vllm", "vllm-0.30",
-        "sglang", "torch-cpu", "llama.cpp", ...).
+        "sglang", "torch-cpu", "llama.cpp", ...), or "auto" (``difr verify --noise auto``): every profile is
+        scored in the same pass and the metrics are those of the profile that explains the tokens best
+        (result.noise, with the evidence in result.identification).
+    fingerprints: a fingerprints file from ``difr generate --fingerprint/--toploc`` (``difr verify
+        --fingerprints``): the claimed activation fingerprints and TOPLOC proofs are checked against the
+        engine's own hidden states of the same rows (result.fingerprints, result.toploc; with out_dir also
+        fingerprints.jsonl and toploc.jsonl). toploc_thresholds: when a TOPLOC chunk passes.
     max_model_len: the context per sequence (difr's --ctx); None sizes it from the inputs.
     out_dir: also write tokens.jsonl and summary.json there, as ``difr verify -o`` does (a sequence's lines
         are flushed as it finishes, so an interrupted run keeps them).
@@ -83,8 +110,17 @@ def verify_outputs(
         model = load_model(model_name, threads=threads, batch=batch, parallel=parallel, ctx=max_model_len or 0,
                            kv_type=kv_type, flash_attn=flash_attn, gpu_layers=gpu_layers)
     run = _difr.verify(model, outputs, float(temperature), int(top_k), float(top_p), int(seed), float(min_p),
-                       noise, os.fspath(out_dir) if out_dir is not None else "", "python", verbose)
-    results = metrics_from_run(run)
+                       noise, os.fspath(out_dir) if out_dir is not None else "", "python", verbose,
+                       os.fspath(fingerprints) if fingerprints is not None else "",
+                       toploc_thresholds if toploc_thresholds is not None else ToplocThresholds())
+    results = VerifyResults(metrics_from_run(run))
+    results.noise = run["noise"]
+    results.identification = run["identification"]
+    proofs = run.get("proofs") or {}
+    results.fingerprints = proofs.get("fingerprints")
+    results.toploc = proofs.get("toploc")
     if verbose:
+        if results.identification is not None:
+            print(f"noise: {results.noise} ({results.identification['verdict']})")
         compute_metrics_summary(results, verbose=True)
     return results

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "difr/http.h"
 #include "difr/model.h"
 #include "difr/sequences.h"
 
@@ -99,6 +100,9 @@ std::vector<TokenSequence> sequences_from_python(nb::handle outputs);
 // [{"role": ..., "content": ...}, ...]; errors name `where` and the message index.
 std::vector<ChatMessage> messages_from_python(nb::handle messages, const std::string &where);
 nb::list messages_to_python(const std::vector<ChatMessage> &messages);
+
+// The HTTP settings of a remote call (timeout and connect timeout in seconds, attempts, first backoff).
+HttpOptions http_options(double timeout, double connect_timeout, int32_t max_attempts, double backoff);
 
 // JSON text (a result's summary or provenance) as Python objects, through the json module.
 nb::object json_to_python(const std::string &text);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "difr/error.h"
+#include "difr/fingerprint_proofs.h"
 #include "difr/prompt_set.h"
 #include "difr/provenance.h"
 #include "difr/results.h"
@@ -16,6 +17,7 @@
 #include "py_bindings.h"
 #include "py_common.h"
 #include "py_model.h"
+#include "py_proofs.h"
 #include "py_verify.h"
 
 namespace difr::py {
@@ -24,19 +26,38 @@ namespace {
 
 nb::dict verify_local(PyModel &pm, nb::handle outputs, float temperature, int32_t top_k, float top_p,
                       uint64_t seed, float min_p, const std::string &noise, const std::string &out_dir,
-                      const std::string &input_label, bool progress) {
+                      const std::string &input_label, bool progress, const std::string &fingerprints,
+                      const ToplocThresholds &toploc) {
     if (pm.vocab_only) throw InputError("the model was loaded vocab_only: it can tokenise but not verify");
     Model &model = pm.get();
     const std::vector<TokenSequence> seqs = sequences_from_python(outputs);
-    const std::optional<NoiseProfile> profile = noise_profile_from_name(noise);
-    if (!profile) throw InputError("unknown noise profile '" + noise + "'");
     VerifyOptions v;
+    // "auto" as `difr verify --noise auto`: every profile in one pass, the metrics of the one that explains
+    // the tokens.
+    if (noise == "auto") {
+        v.identify.assign(std::begin(kNoiseProfiles), std::end(kNoiseProfiles));
+    } else {
+        const std::optional<NoiseProfile> profile = noise_profile_from_name(noise);
+        if (!profile)
+            throw InputError("unknown noise profile '" + noise + "' (known: auto, " + noise_profile_names() +
+                             ")");
+        v.noise = *profile;
+    }
     v.sampling.temperature = temperature;
     v.sampling.top_k = top_k;
     v.sampling.top_p = top_p;
     v.sampling.seed = seed;
     v.sampling.min_p = min_p;
-    v.noise = *profile;
+    // `difr verify --fingerprints`: the claimed proofs against the engine's own hidden states of these rows.
+    std::optional<ActivationProofsFile> claimed;
+    std::unique_ptr<ActivationChecker> checker;
+    if (!fingerprints.empty()) {
+        claimed = activation_proofs_read(fingerprints);
+        std::vector<int64_t> lengths;
+        for (const TokenSequence &s : seqs) lengths.push_back((int64_t)s.output_token_ids.size());
+        checker = std::make_unique<ActivationChecker>(*claimed, lengths, model.n_embd(), toploc);
+        v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); };
+    }
     const std::unique_ptr<TokenMetricsWriter> writer = metrics_writer_open(out_dir);
 
     VerifyRun run = run_interruptible<VerifyRun>([&](const InterruptCheck &check) {
@@ -53,18 +74,36 @@ nb::dict verify_local(PyModel &pm, nb::handle outputs, float temperature, int32_
             [&](size_t, std::span<const TokenMetrics> ms) { r.add(ms); });
         if (bar) bar->finish();
         if (!out_dir.empty()) {
-            nlohmann::ordered_json prov = nlohmann::ordered_json::parse(
-                provenance_json(model, pm.settings, v.sampling, std::string(noise_profile_name(v.noise))));
+            nlohmann::ordered_json prov =
+                nlohmann::ordered_json::parse(provenance_json(model, pm.settings, v.sampling, noise));
             prov["input"] = input_label;
             prov["reference"] = {{"kind", "local"}};
+            if (r.result.identification) {
+                prov["noise_identified"] = std::string(noise_profile_name(r.result.noise));
+                prov["noise_covers"] = std::string(noise_profile_covers(r.result.noise));
+                prov["noise_identification"] =
+                    nlohmann::ordered_json::parse(identification_to_json(*r.result.identification));
+            }
             prov["tokens_evaluated"] = r.result.stats.tokens_evaluated;
             prov["decode_calls"] = r.result.stats.decode_calls;
             prov["seconds"] = r.result.seconds;
+            if (checker) {
+                activation_checks_write(*checker, out_dir + "/fingerprints.jsonl", out_dir + "/toploc.jsonl");
+                prov["fingerprints_file"] = fingerprints;
+                if (claimed->spec.fingerprint)
+                    prov["fingerprints"] =
+                        nlohmann::ordered_json::parse(fingerprint_stats_json(checker->fingerprint_stats()));
+                if (claimed->spec.toploc)
+                    prov["toploc"] =
+                        nlohmann::ordered_json::parse(toploc_stats_json(checker->toploc_stats(), toploc));
+            }
             file_write_atomic(out_dir + "/summary.json", summary_to_json(r.result.summary, prov.dump()));
         }
         return r;
     });
-    return verify_run_to_python(std::move(run));
+    nb::dict d = verify_run_to_python(std::move(run));
+    if (checker) d["proofs"] = activation_checks_to_python(*checker, toploc);
+    return d;
 }
 
 // Carries a Python exception through prompt_set_build, which counts every std::exception as a template error.
@@ -184,7 +223,8 @@ void register_engine(nb::module_ &m) {
 
     m.def("verify", &verify_local, nb::arg("model"), nb::arg("outputs"), nb::arg("temperature"),
           nb::arg("top_k"), nb::arg("top_p"), nb::arg("seed"), nb::arg("min_p"), nb::arg("noise"),
-          nb::arg("out_dir"), nb::arg("input_label"), nb::arg("progress"),
+          nb::arg("out_dir"), nb::arg("input_label"), nb::arg("progress"), nb::arg("fingerprints"),
+          nb::arg("toploc"),
           "verifies token sequences against the model (difr verify); the GIL is released, Ctrl-C stops it");
     m.def("prompt_set", &prompt_set, nb::arg("path"), nb::arg("limit"), nb::arg("max_tokens"),
           nb::arg("system"), nb::arg("english_only"), nb::arg("shuffle_seed").none(), nb::arg("tokenizer"),

@@ -198,4 +198,5 @@ NB_MODULE(_difr, m) {
     difr::py::register_metrics(m);
     difr::py::register_engine(m);
     difr::py::register_remote(m);
+    difr::py::register_proofs(m);
 }

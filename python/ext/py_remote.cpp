@@ -17,8 +17,6 @@
 
 namespace difr::py {
 
-namespace {
-
 HttpOptions http_options(double timeout, double connect_timeout, int32_t max_attempts, double backoff) {
     HttpOptions h;
     h.timeout_s = timeout;
@@ -27,6 +25,8 @@ HttpOptions http_options(double timeout, double connect_timeout, int32_t max_att
     h.backoff_initial_s = backoff;
     return h;
 }
+
+namespace {
 
 SamplingParams sampling_params(float temperature, int32_t top_k, float top_p, uint64_t seed) {
     SamplingParams p;

@@ -3,6 +3,9 @@
 #include <filesystem>
 
 #include "difr/error.h"
+#include "difr/identify.h"
+
+#include <nanobind/stl/string.h>
 
 namespace difr::py {
 
@@ -45,6 +48,10 @@ nb::dict verify_run_to_python(VerifyRun &&run) {
     d["tokens_evaluated"] = run.result.stats.tokens_evaluated;
     d["decode_calls"] = run.result.stats.decode_calls;
     d["seconds"] = run.result.seconds;
+    d["noise"] = std::string(noise_profile_name(run.result.noise));
+    d["identification"] = run.result.identification
+                              ? json_to_python(identification_to_json(*run.result.identification))
+                              : nb::none();
     return d;
 }
 

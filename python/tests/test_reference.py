@@ -125,9 +125,10 @@ def test_the_clients_key_is_sent_and_never_shown(served, greedy):
 
 def test_remote_errors_name_the_sequence(greedy):
     seqs = sequences(greedy)
+    # One request at a time, so the first to fail is sequence 0's (with 10 in flight any of them may be).
     with pytest.raises(difr_llm.RemoteError, match=r"reference \(sequence 0\).*127.0.0.1:9"):
         verify_outputs_reference(seqs, 49152, **GREEDY, base_url="http://127.0.0.1:9/v1", model=MODEL,
-                                 max_attempts=1, verbose=False)
+                                 max_attempts=1, verbose=False, concurrency=1)
     bad = [seqs[0], TokenSequence(seqs[1].prompt_token_ids, [7, 60000])]
     with pytest.raises(ValueError, match=r"sequence 1, output position 1: token id 60000"):  # before any request
         verify_outputs_reference(bad, 49152, **GREEDY, base_url="http://127.0.0.1:9/v1", model=MODEL,

@@ -9,8 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "difr/inverse_cdf.h"
-#include "difr/llamacpp_sampler.h"
+#include "difr/row_scorer.h"
 
 namespace difr {
 
@@ -21,11 +20,10 @@ struct PendingRow {
     TokenMetrics m;
 };
 
-// One profile's per-sequence state while its rows stream in: its noise and the rows kept until the sequence
-// ends, so the JSONL holds whole sequences.
+// One profile's per-sequence state while its rows stream in: its noise or draws (RowScorer's) and the rows
+// kept until the sequence ends, so the JSONL holds whole sequences.
 struct ProfileState {
-    std::unique_ptr<NoiseStream> noise;  // Gumbel profiles
-    std::unique_ptr<LlamaCppRng> draws;  // the llama.cpp profile: one draw per output token, in order
+    RowScorer::Sequence scoring;
     std::vector<PendingRow> rows;
 };
 
@@ -39,22 +37,19 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
     const std::vector<NoiseProfile> profiles =
         options.identify.empty() ? std::vector<NoiseProfile>{options.noise} : options.identify;
     const bool identifying = !options.identify.empty();
-    // min_p exists only in llama.cpp's chain; under auto the other profiles are scored without it.
-    if (!identifying && options.sampling.min_p > 0.0f && options.noise != NoiseProfile::llama_cpp)
-        throw std::invalid_argument("min_p is only defined for the llama.cpp profile (--noise llama.cpp)");
     const auto t0 = std::chrono::steady_clock::now();
     const int32_t n_vocab = model.n_vocab();
     const bool greedy = sampling_is_greedy(options.sampling);
+    // The per-row rules are RowScorer's, one per profile. min_p exists only in llama.cpp's chain: naming
+    // another profile with it is an error (RowScorer's), while under auto the other profiles are scored
+    // without it.
+    std::vector<std::unique_ptr<RowScorer>> row_scorers;
+    for (NoiseProfile p : profiles) {
+        SamplingParams params = options.sampling;
+        if (identifying && p != NoiseProfile::llama_cpp) params.min_p = 0.0f;
+        row_scorers.push_back(std::make_unique<RowScorer>(params, p, n_vocab));
+    }
     Scorer scorer(model, settings);
-    MetricsScratch scratch;
-    SamplingParams gumbel_sampling = options.sampling;
-    gumbel_sampling.min_p = 0.0f;
-    std::unique_ptr<LlamaCppSampler> chain;
-    for (NoiseProfile p : profiles)
-        if (!greedy && p == NoiseProfile::llama_cpp)
-            chain = std::make_unique<LlamaCppSampler>(options.sampling);
-    std::vector<int32_t> chain_ids;
-    std::vector<float> chain_x;
     std::map<size_t, std::vector<ProfileState>> active;
     size_t done = 0;
 
@@ -67,20 +62,7 @@ VerifyResult verify_sequences(Model &model, const EngineSettings &settings,
         const int64_t pos = (int64_t)ts.prompt_token_ids.size() - 1 + j;
         for (size_t k = 0; k < profiles.size(); ++k) {
             ProfileState &st = states[k];
-            if (!greedy && profiles[k] == NoiseProfile::llama_cpp) {
-                // Rows of a sequence arrive in order (Scorer's contract), so draw j belongs to output token
-                // j.
-                if (!st.draws) st.draws = std::make_unique<LlamaCppRng>((uint32_t)options.sampling.seed);
-                chain->filter(logits, chain_ids, chain_x);
-                st.rows.push_back({claimed, token_metrics_inverse_cdf(logits, claimed, chain_ids, chain_x,
-                                                                      st.draws->next())});
-                continue;
-            }
-            if (!greedy && !st.noise)
-                st.noise = noise_stream_make(profiles[k], options.sampling.seed, n_vocab);
-            if (st.noise) st.noise->seek(pos);
-            st.rows.push_back(
-                {claimed, token_metrics_compute(logits, claimed, gumbel_sampling, st.noise.get(), scratch)});
+            st.rows.push_back({claimed, row_scorers[k]->score(st.scoring, logits, claimed, pos)});
             if (greedy && identifying) {  // T = 0: no noise, every profile's row is the same
                 for (size_t o = k + 1; o < profiles.size(); ++o) states[o].rows.push_back(st.rows.back());
                 break;

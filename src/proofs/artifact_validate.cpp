@@ -9,6 +9,8 @@
 
 #include <limits>
 #include "difr/error.h"
+#include "difr/gonka.h"
+#include "difr/provenance.h"
 #include "difr/remote.h"
 #include "difr/scorer.h"
 #include "difr/seed_proof.h"
@@ -469,6 +471,47 @@ std::string artifact_report_json(const Artifact &a, std::span<const SequenceChec
     if (!reference_json.empty()) doc["reference"] = ojson::parse(reference_json);
     doc["sequences"] = seqs;
     return doc.dump(2) + "\n";
+}
+
+void validate_options_preset(ValidateOptions &options, const std::string &preset) {
+    for (const GonkaPreset &p : gonka_presets())
+        if (preset == p.name) {
+            options.gonka_threshold = p.threshold;
+            options.gonka_threshold_source = std::string("preset ") + p.name + ": " + p.source;
+            return;
+        }
+    std::string known;
+    for (const GonkaPreset &p : gonka_presets()) known += std::string(known.empty() ? "" : ", ") + p.name;
+    throw InputError("unknown Gonka preset '" + preset + "' (known: " + known + ")");
+}
+
+std::string artifact_validate(Artifact a, Model &model, const EngineSettings &settings,
+                              const ReferenceSpec &ref, const ValidateOptions &options,
+                              const HttpOptions &http) {
+    const bool remote = ref.kind == ReferenceSpec::Kind::remote;
+    const int32_t n_ctx = settings.n_ctx > 0 ? settings.n_ctx : model.n_ctx_train();
+    std::vector<std::vector<int32_t>> prompts;
+    for (size_t i = 0; i < a.sequences.size(); ++i) prompts.push_back(artifact_prompt_tokens(a, i, model));
+    for (size_t i = 0; i < a.sequences.size(); ++i)
+        if (a.sequences[i].prompt_token_ids.empty()) a.sequences[i].prompt_token_ids = prompts[i];
+    artifact_resolve(a, model, n_ctx);
+    const std::vector<ReferenceRows> rows =
+        remote ? artifact_reference_score_remote(ref, model, a, prompts, options, http)
+               : artifact_reference_score(model, settings, a, prompts, options);
+    std::vector<SequenceChecks> checks;
+    for (size_t i = 0; i < a.sequences.size(); ++i)
+        checks.push_back(artifact_checks(a, i, &rows[i], a.sequences[i].positions.size()));
+    ojson prov = remote ? ojson::parse(ref.to_json())
+                        : ojson::parse(provenance_json(model, settings, SamplingParams{}, options.noise));
+    if (!rows.empty() && !rows[0].difr_note.empty()) prov["token_difr_not_run"] = rows[0].difr_note;
+    return artifact_report_json(a, checks, options, prov.dump());
+}
+
+std::string artifact_validate_against(const Artifact &a, const Artifact &b, const ValidateOptions &options) {
+    std::vector<SequenceChecks> checks;
+    for (size_t i = 0; i < a.sequences.size(); ++i)
+        checks.push_back(artifact_checks(a, i, nullptr, a.sequences[i].positions.size()));
+    return artifact_report_json(a, checks, options, "", &b);
 }
 
 }  // namespace difr
