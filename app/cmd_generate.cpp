@@ -2,11 +2,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "app.h"
 #include "difr/artifact_prover.h"
+#include "difr/checkpoint.h"
 #include "difr/error.h"
 #include "difr/generator.h"
 #include "difr/prompts.h"
@@ -59,9 +59,10 @@ void register_generate(CLI::App &app) {
         if (o->seed_proof != "none" && o->artifact.empty())
             throw CLI::RequiredError("--artifact (for --seed-proof)");
         if (!o->artifact.empty() && !o->proofs.spec().empty())
-            throw CLI::ValidationError("--artifact",
-                                       "cannot be combined with --fingerprint or --toploc in one run: generate the "
-                                       "artifact and the activation proofs separately");
+            throw CLI::ValidationError(
+                "--artifact",
+                "cannot be combined with --fingerprint or --toploc in one run: generate the "
+                "artifact and the activation proofs separately");
         if (o->prompt.empty() && o->prompts_file.empty()) throw CLI::RequiredError("--prompt or --prompts");
         std::vector<std::vector<ChatMessage>> convs;
         if (!o->prompt.empty())
@@ -138,50 +139,82 @@ void register_generate(CLI::App &app) {
                                                                     model->n_embd(), proof_spec);
             g.on_hidden = [&](size_t seq, int32_t j, std::span<const float> h) { prover->add(seq, j, h); };
         }
+        const std::string prov = provenance_json(*model, o->engine.settings, o->sampling);
+
+        // Finished sequences go to OUT.partial.jsonl as they complete, so an interrupted run (Ctrl-C, kill
+        // -9) loses nothing: run again with the same settings, it keeps them and generates only the rest. The
+        // file is removed once OUT is written.
+        const nlohmann::ordered_json p = nlohmann::ordered_json::parse(prov);
+        const nlohmann::ordered_json identity = {
+            {"model_sha256", p["model_sha256"]},
+            {"engine", p["engine"]},
+            {"sampling", p["sampling"]},
+            {"noise", p["noise"]},
+            {"max_tokens", o->max_tokens},
+            {"prompts_sha256", text_sha256(nlohmann::json(prompts).dump())}};
+        GenerateCheckpoint checkpoint(o->out + ".partial.jsonl", identity.dump(), prompts);
+        // Activation proofs need every sequence's hidden states, which a checkpoint does not hold: a run with
+        // proofs generates every sequence again and adds to the checkpoint only those it lacks.
+        std::vector<size_t> todo;
+        std::vector<std::vector<int32_t>> todo_prompts;
+        for (size_t i = 0; i < prompts.size(); ++i)
+            if (prover || !checkpoint.finished().count(i)) {
+                todo.push_back(i);
+                todo_prompts.push_back(prompts[i]);
+            }
+        const size_t kept = prompts.size() - todo.size();
+        if (prover && !checkpoint.finished().empty())
+            std::fprintf(
+                stderr,
+                "difr: %zu sequences in %s.partial.jsonl are generated again: activation proofs need "
+                "their hidden states\n",
+                checkpoint.finished().size(), o->out.c_str());
+        if (kept > 0)
+            std::fprintf(stderr, "difr: resuming: %zu of %zu sequences kept from %s.partial.jsonl\n", kept,
+                         prompts.size(), o->out.c_str());
+
         ProgressBar bar("generate", prompts.size());
-        size_t done = 0;
+        size_t done = kept;
         GenerateStats stats;
-        // Finished sequences go to OUT.partial.jsonl as they complete, so an interrupted run loses nothing;
-        // the file is removed once OUT is written.
-        const std::string partial_path = o->out + ".partial.jsonl";
-        std::ofstream partial(partial_path, std::ios::trunc);
-        if (!partial) throw InputError("cannot create '" + partial_path + "'");
         const auto t0 = std::chrono::steady_clock::now();
-        std::vector<TokenSequence> seqs =
-            generate(*model, o->engine.settings, prompts, g, &stats, [&](size_t i, const TokenSequence &s) {
-                partial << nlohmann::json{{"index", i},
-                                          {"prompt_token_ids", s.prompt_token_ids},
-                                          {"output_token_ids", s.output_token_ids}}
-                               .dump()
-                        << "\n"
-                        << std::flush;
-                if (prover) proof_writer->write(i, prover->finish(i));
+        const std::vector<TokenSequence> fresh = generate(
+            *model, o->engine.settings, todo_prompts, g, &stats, [&](size_t k, const TokenSequence &s) {
+                if (!checkpoint.finished().count(todo[k])) checkpoint.append(todo[k], s);
+                if (prover) proof_writer->write(todo[k], prover->finish(k));
                 bar.update(++done);
             });
         bar.finish();
         const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::vector<TokenSequence> seqs(prompts.size());
+        for (const auto &[i, s] : checkpoint.finished()) seqs[i] = s;
+        for (size_t k = 0; k < todo.size(); ++k) seqs[todo[k]] = fresh[k];
 
         std::vector<std::string> texts;
         for (const auto &s : seqs) texts.push_back(model->detokenize(s.output_token_ids));
-        const std::string prov = provenance_json(*model, o->engine.settings, o->sampling);
         const SequenceFormat fmt = o->format == "vllm" ? SequenceFormat::vllm : SequenceFormat::token_difr;
         sequences_write(o->out, seqs, fmt, prov, texts);
-        nlohmann::ordered_json meta = nlohmann::ordered_json::parse(prov);
+        int64_t prompt_tokens = 0, output_tokens = 0;
+        for (const auto &s : seqs) {
+            prompt_tokens += (int64_t)s.prompt_token_ids.size();
+            output_tokens += (int64_t)s.output_token_ids.size();
+        }
+        nlohmann::ordered_json meta = p;
         meta["max_tokens"] = o->max_tokens;
         meta["system_prompt"] = o->system;
         meta["n_sequences"] = seqs.size();
-        meta["prompt_tokens"] = stats.prompt_tokens;
-        meta["generated_tokens"] = stats.generated_tokens;
+        meta["prompt_tokens"] = prompt_tokens;
+        meta["generated_tokens"] = output_tokens;
+        meta["resumed_sequences"] = kept;  // kept from an interrupted run, not generated by this one
         meta["seconds"] = secs;
         if (prover) meta["fingerprints"] = proofs_path;
         file_write_atomic(o->out + ".meta.json", meta.dump(2) + "\n");
-        partial.close();
-        std::filesystem::remove(partial_path);
+        checkpoint.remove();
 
         if (seqs.size() == 1) std::printf("%s\n", texts[0].c_str());
-        std::printf("generated %zu sequences, %lld tokens in %.1f s (%.1f tok/s) -> %s\n", seqs.size(),
+        std::printf("generated %zu sequences, %lld tokens in %.1f s (%.1f tok/s) -> %s\n", todo.size(),
                     (long long)stats.generated_tokens, secs, stats.generated_tokens / std::max(secs, 1e-9),
                     o->out.c_str());
+        if (kept > 0) std::printf("kept %zu sequences from the interrupted run\n", kept);
         if (prover) {
             std::string what;
             if (proof_spec.fingerprint)

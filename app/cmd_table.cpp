@@ -15,7 +15,7 @@ void register_table(CLI::App &app) {
     CLI::App *cmd = app.add_subcommand("table", "print verification summaries side by side");
     cmd->add_option("runs", *runs, "LABEL=DIR/summary.json (or LABEL=DIR)")->required();
     cmd->callback([runs] {
-        std::vector<std::string> labels;
+        std::vector<std::string> labels, paths;
         std::vector<nlohmann::json> sums;
         for (const std::string &r : *runs) {
             const auto eq = r.find('=');
@@ -23,7 +23,9 @@ void register_table(CLI::App &app) {
             std::string path = eq == std::string::npos ? r : r.substr(eq + 1);
             if (std::filesystem::is_directory(path)) path += "/summary.json";
             sums.push_back(json_parse_located(file_read_text(path, "summary"), path));
+            if (!sums.back().is_object()) throw InputError(path + ": expected a summary object");
             labels.push_back(label);
+            paths.push_back(path);
         }
         const int w = 16;
         std::printf("%-22s", "");
@@ -31,8 +33,12 @@ void register_table(CLI::App &app) {
         std::printf("\n");
         auto row = [&](const char *name, const char *key, bool percent, int digits) {
             std::printf("%-22s", name);
-            for (const auto &s : sums) {
+            for (size_t i = 0; i < sums.size(); ++i) {
+                const nlohmann::json &s = sums[i];
                 const nlohmann::json &v = s.contains(key) ? s[key] : nlohmann::json();
+                if (!v.is_null() && !v.is_number())
+                    throw InputError(paths[i] + ": field '" + key + "' must be a number or null (got " +
+                                     v.dump().substr(0, 40) + ")");
                 char cell[64];
                 if (v.is_null())
                     std::snprintf(cell, sizeof cell, "inf");

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "app.h"
+#include "difr/checkpoint.h"
 #include "difr/error.h"
 #include "difr/identify.h"
 #include "difr/reference.h"
@@ -81,6 +83,13 @@ void register_verify(CLI::App &app) {
             claimed = activation_proofs_read(o->fingerprints);
         }
         auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
+        for (size_t i = 0; i < file.sequences.size(); ++i)  // every input error before any work
+            sequence_check(
+                file.sequences[i], i, model->n_vocab(),
+                remote ? std::numeric_limits<int32_t>::max()
+                       : (o->engine.settings.n_ctx > 0 ? o->engine.settings.n_ctx : model->n_ctx_train()));
+        nlohmann::ordered_json prov =
+            nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
         std::unique_ptr<ActivationChecker> checker;
         if (claimed) {
             std::vector<int64_t> lengths;
@@ -88,11 +97,6 @@ void register_verify(CLI::App &app) {
                 lengths.push_back((int64_t)s.output_token_ids.size());
             checker = std::make_unique<ActivationChecker>(*claimed, lengths, model->n_embd(), o->toploc);
         }
-        std::error_code ec;
-        std::filesystem::create_directories(o->out, ec);
-        if (ec) throw InputError("cannot create output directory '" + o->out + "': " + ec.message());
-        TokenMetricsWriter writer(o->out + "/tokens.jsonl");
-
         VerifyOptions v;
         v.sampling = o->sampling.params;
         if (o->sampling.noise_auto()) {
@@ -104,35 +108,74 @@ void register_verify(CLI::App &app) {
         } else {
             v.noise = o->sampling.profile();
         }
+
+        // OUT/tokens.jsonl holds whole sequences in input order as they finish; with verify-run.json naming
+        // this run, a run killed at any point and started again keeps them and verifies only the rest
+        // (difr/checkpoint.h). The summary is computed over all of them, in input order, as if uninterrupted.
+        nlohmann::ordered_json ids = nlohmann::ordered_json::array();
+        for (const TokenSequence &sq : file.sequences)
+            ids.push_back({sq.prompt_token_ids, sq.output_token_ids});
+        const nlohmann::ordered_json identity = {
+            {"sequences_sha256", text_sha256(ids.dump())},
+            {"reference", nlohmann::ordered_json::parse(ref.to_json())},
+            {"model_sha256", prov["model_sha256"]},
+            {"engine", remote ? nlohmann::ordered_json() : prov["engine"]},
+            {"sampling", prov["sampling"]},
+            {"noise", prov["noise"]}};
+        VerifyCheckpointState kept = verify_checkpoint_open(o->out, identity.dump(), file.sequences);
+        if ((!v.identify.empty() || checker) && kept.sequences_done > 0) {
+            // --noise auto writes its rows once every sequence is scored (the profile is chosen over all of
+            // them): a killed run left none, and a finished one is verified again, whole. --fingerprints
+            // checks every sequence's hidden states, which the kept rows do not hold: verified again too.
+            std::filesystem::resize_file(o->out + "/tokens.jsonl", 0);
+            kept = {};
+        }
+        const size_t k = kept.sequences_done;
+        if (k > 0)
+            std::fprintf(stderr, "difr: resuming: %zu of %zu sequences kept from %s/tokens.jsonl\n", k,
+                         file.sequences.size(), o->out.c_str());
+        const std::span<const TokenSequence> rest = std::span<const TokenSequence>(file.sequences).subspan(k);
+        TokenMetricsWriter writer(o->out + "/tokens.jsonl", /*append=*/true, k);
+        SummaryAccumulator acc;
+        for (const auto &ms : kept.metrics) {
+            for (const TokenMetrics &m : ms) acc.add(m);
+            acc.end_sequence();
+        }
+        auto sink = [&](size_t, std::span<const TokenMetrics> ms) {
+            for (const TokenMetrics &m : ms) acc.add(m);
+            acc.end_sequence();
+        };
+
         if (checker)
-            v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(seq, j, h); };
+            v.hidden = [&](size_t seq, int32_t j, std::span<const float> h) { checker->add(k + seq, j, h); };
         ProgressBar bar("verify", file.sequences.size());
+        auto progress = [&](size_t done, size_t) { bar.update(k + done); };
         VerifyResult r;
         if (remote) {
             RemoteVerifyOptions rv;
             rv.verify = v;
             rv.concurrency = o->concurrency;
             rv.http = o->http;
-            size_t written = 0;
+            size_t written = k;
             try {
-                r = verify_sequences_remote(
-                    ref, model->n_vocab(), file.sequences, rv, &writer,
-                    [&](size_t done, size_t) { bar.update(done); },
-                    [&](size_t, std::span<const TokenMetrics>) { ++written; });
+                r = verify_sequences_remote(ref, model->n_vocab(), rest, rv, &writer, progress,
+                                            [&](size_t i, std::span<const TokenMetrics> ms) {
+                                                sink(i, ms);
+                                                ++written;
+                                            });
             } catch (const RemoteError &e) {
                 bar.finish();
                 throw RemoteError(std::string(e.what()) + "\n" + o->out + "/tokens.jsonl keeps the " +
                                   std::to_string(written) + " of " + std::to_string(file.sequences.size()) +
-                                  " sequences verified before the failure; summary.json was not written");
+                                  " sequences verified before the failure; run the same command again to "
+                                  "verify the rest");
             }
         } else {
-            r = verify_sequences(*model, o->engine.settings, file.sequences, v, &writer,
-                                 [&](size_t done, size_t) { bar.update(done); });
+            r = verify_sequences(*model, o->engine.settings, rest, v, &writer, progress, sink);
         }
         bar.finish();
+        r.summary = acc.finish();
 
-        nlohmann::ordered_json prov =
-            nlohmann::ordered_json::parse(provenance_json(*model, o->engine.settings, o->sampling));
         prov["input"] = o->input;
         prov["reference"] = nlohmann::ordered_json::parse(ref.to_json());
         if (remote) {
@@ -148,6 +191,7 @@ void register_verify(CLI::App &app) {
         prov["tokens_evaluated"] = r.stats.tokens_evaluated;
         prov["decode_calls"] = r.stats.decode_calls;
         prov["seconds"] = r.seconds;
+        prov["resumed_sequences"] = k;  // kept from an interrupted run; the counts above are this run's work
         FingerprintStats fstats;
         ToplocStats tstats;
         if (checker) {

@@ -4,6 +4,8 @@
 DIFR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DIFR_CACHE="${DIFR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/difr}"
 DIFR_BUILD="${DIFR_BUILD:-$DIFR_ROOT/build}"
+# The hardening build (docs/hardening.md): clang, difr's code with ASan + UBSan and libFuzzer's coverage.
+DIFR_BUILD_ASAN="${DIFR_BUILD_ASAN:-$DIFR_ROOT/build-asan}"
 
 # llama.cpp comes from the llama-cpp-python source distribution on PyPI, pinned by version and sha256.
 LLAMA_PY_VERSION="0.3.36"
@@ -29,4 +31,24 @@ check_sha256() {  # check_sha256 FILE SHA256
     local got
     got=$(sha256sum "$1" | cut -d' ' -f1)
     [ "$got" = "$2" ] || die "sha256 mismatch for $1: expected $2, got $got (delete it and run again)"
+}
+
+# asan_build TARGET...: configures the hardening build (once) and builds the targets. llama.cpp is compiled by
+# clang there, uninstrumented; ccache keeps it for the next run.
+asan_build() {
+    command -v clang++ >/dev/null || die "the sanitizer and fuzz builds need clang and libFuzzer (scripts/deps.sh installs them)"
+    if [ ! -f "$DIFR_BUILD_ASAN/CMakeCache.txt" ]; then
+        cmake -S "$DIFR_ROOT" -B "$DIFR_BUILD_ASAN" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLAMA_CPP_DIR="$LLAMA_SRC" \
+            -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DDIFR_FUZZ=ON -DDIFR_BUILD_BENCH=OFF -DDIFR_PYTHON=OFF >/dev/null
+    fi
+    log "building $* in $DIFR_BUILD_ASAN (ASan + UBSan + libFuzzer coverage)"
+    cmake --build "$DIFR_BUILD_ASAN" -j "$(nproc)" --target "$@"
+}
+
+# The sanitizers' run-time settings: every report is fatal, leaks included; tests/sanitize/lsan.supp names the
+# leaks of uninstrumented third-party code that are not difr's.
+sanitizer_env() {
+    export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    export LSAN_OPTIONS="suppressions=$DIFR_ROOT/tests/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 }

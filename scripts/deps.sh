@@ -9,7 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 APT_PACKAGES=(build-essential cmake ninja-build ccache git python3 python3-pip python3-venv python3-dev
               nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libsqlite3-dev libssl-dev
               libgtest-dev libgmock-dev libbenchmark-dev time
-              libtomlplusplus-dev libzip-dev pkg-config)
+              libtomlplusplus-dev libzip-dev pkg-config
+              clang libclang-rt-dev llvm)  # the sanitizer and fuzz jobs: clang, libFuzzer, llvm-symbolizer
 # Optional, for docs only (scripts/report-screenshot.sh renders the lab report headless); no test needs it.
 [ "${DIFR_DOCS_TOOLS:-0}" = 1 ] && APT_PACKAGES+=(chromium)
 

@@ -52,6 +52,8 @@ struct LabSpec {
 // Reads a lab file (TOML, docs/lab.md). Throws InputError naming the file, the key (e.g. `configs[3].kind`)
 // and what is wrong: a syntax error with its line, an unknown key or kind, a missing or mistyped field.
 LabSpec lab_spec_read(const std::string &path);
+// The same from the file's text; `path` names it in errors and anchors the relative prompts path.
+LabSpec lab_spec_parse(const std::string &text, const std::string &path);
 
 // The two passes: t1 (the claimed sampling) and t0 (greedy).
 SamplingParams lab_claimed(const LabSpec &spec, const std::string &pass);

@@ -33,6 +33,12 @@ struct LabAnalysis {
     DetectOptions options;
 };
 
+// One pass's tokens.jsonl (the text of `source`): one {"seq", "exact_match", "prob", "margin", ...} object
+// per line, seq in [0, max_sequences). Throws InputError naming the file, line and field of malformed input.
+inline constexpr int64_t kLabMaxSequences = 1 << 20;
+ConfigTokens lab_tokens_parse(const std::string &text, const std::string &source, const LabConfigInfo &config,
+                              int64_t max_sequences = kLabMaxSequences);
+
 // Reads LABDIR and analyses every pass. Throws InputError naming the file (and line) of bad input: a missing
 // lab.json, a pass directory without tokens.jsonl, a malformed line, a pass without honest tokens.
 LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options = {});

@@ -28,6 +28,8 @@ struct PromptRecord {
 // shapes (missing list, a message without its role/text fields, a non-string role or text). A null text
 // reads as an empty turn (filtered later, not an error).
 std::vector<PromptRecord> prompt_records_read(const std::string &path);
+// The same from the file's text; `source` names it in errors.
+std::vector<PromptRecord> prompt_records_parse(const std::string &text, const std::string &source);
 
 struct PromptSetOptions {
     size_t limit = 0;                      // -n: keep at most this many (0: all)

@@ -29,6 +29,8 @@ public:
     // the file and the entry index for malformed JSON, a missing or non-string "hf", a non-string name, or
     // an hf name given twice in one file.
     void merge_file(const std::string &path);
+    // The same from a file's text; `source` names it in errors and in files().
+    void merge_text(const std::string &text, const std::string &source);
 
     // The provider name of `hf_name` for `kind`. OpenRouter falls back to the lowercased hf name when the
     // registry has none (token-difr's get_openrouter_name). Throws InputError saying which files were read

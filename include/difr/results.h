@@ -14,13 +14,17 @@ namespace difr {
 // Each sequence's lines are flushed when it ends, so an interrupted run keeps what it finished.
 class TokenMetricsWriter {
 public:
-    explicit TokenMetricsWriter(const std::string &path);  // throws InputError if the file cannot be created
+    // Throws InputError if the file cannot be created. `append`: continue a file a resumed run keeps
+    // (difr/checkpoint.h), whose first `seq_offset` sequences are already there; write() then takes indices
+    // relative to the sequences still to come.
+    explicit TokenMetricsWriter(const std::string &path, bool append = false, size_t seq_offset = 0);
     void write(size_t seq, int32_t pos, int32_t token, const TokenMetrics &m);
     void end_sequence();
 
 private:
     std::string path_;
     std::ofstream out_;
+    size_t seq_offset_ = 0;
 };
 
 // The summary object: the fields of design.md section 2 plus the provenance the caller passes as JSON text.

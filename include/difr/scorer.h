@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <vector>
 
 #include "difr/model.h"
@@ -32,6 +33,12 @@ struct ScoreStats {
     int32_t slot_moves = 0;  // sequences moved to a lower free slot once none was left to start
 };
 
+// Thrown by Scorer::score when its stop check asked llama.cpp to stop a decode part-way.
+class ScoreStopped : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 class Scorer {
 public:
     Scorer(const Model &model, const EngineSettings &settings);
@@ -48,7 +55,9 @@ public:
     int32_t n_ctx() const { return n_ctx_; }
 
     // Asked between the steps of a decode (llama.cpp's abort callback, possibly from a worker thread); true
-    // abandons the decode and score() throws. How a caller stops a long run within a fraction of a decode.
+    // abandons the decode and score() throws ScoreStopped. How a caller stops a long run within a fraction of
+    // a decode (servers bound a request's engine time with it); the scorer scores normally afterwards. Empty:
+    // never stop.
     void set_abort(std::function<bool()> should_abort) { abort_ = std::move(should_abort); }
 
 private:

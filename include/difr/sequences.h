@@ -30,6 +30,8 @@ struct SequenceFile {
 // Reads either format (detected from the top-level JSON value). Throws InputError naming the file and, for a
 // bad entry, the sequence index and field; malformed JSON reports line and column.
 SequenceFile sequences_read(const std::string &path);
+// The same from the file's text; `source` names it in errors.
+SequenceFile sequences_parse(const std::string &text, const std::string &source);
 
 // Writes sequences in the given format. For SequenceFormat::vllm, `config_json` becomes the "config" object.
 // `output_texts`, when given (one per sequence), is stored beside the ids as "output_text" (readers that

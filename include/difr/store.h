@@ -39,8 +39,8 @@ struct StoredReference {
 
 class RunStore {
 public:
-    // Opens or creates the store. Throws InputError naming the file when it cannot be opened or is not a
-    // difr run store.
+    // Opens or creates the store. Throws InputError naming the file when it cannot be opened, is not a difr
+    // run store (another SQLite database, or not SQLite at all), or is a store of another format version.
     explicit RunStore(const std::string &path);
     ~RunStore();
     RunStore(const RunStore &) = delete;
@@ -59,6 +59,8 @@ public:
     int64_t reference_count() const;
 
 private:
+    void format_check();  // throws InputError unless the file is new or a store of this format
+
     std::string path_;
     sqlite3 *db_ = nullptr;
     mutable std::mutex mu_;

@@ -77,7 +77,10 @@ bool blank(const std::string &s) {
 }  // namespace
 
 std::vector<PromptRecord> prompt_records_read(const std::string &path) {
-    const std::string text = file_read_text(path, "conversations file");
+    return prompt_records_parse(file_read_text(path, "conversations file"), path);
+}
+
+std::vector<PromptRecord> prompt_records_parse(const std::string &text, const std::string &path) {
     std::vector<PromptRecord> out;
     const size_t first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos) throw InputError(path + ": empty file");

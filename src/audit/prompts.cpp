@@ -42,8 +42,12 @@ std::vector<ChatMessage> messages_from_json(const json &v, const std::string &wh
 }  // namespace
 
 std::vector<std::vector<ChatMessage>> conversations_read(const std::string &path) {
+    return conversations_parse(file_read_text(path, "prompts file"), path);
+}
+
+std::vector<std::vector<ChatMessage>> conversations_parse(const std::string &text, const std::string &path) {
     std::vector<std::vector<ChatMessage>> out;
-    jsonl_for_each(file_read_text(path, "prompts file"), path, [&](const json &v, const std::string &where) {
+    jsonl_for_each(text, path, [&](const json &v, const std::string &where) {
         out.push_back(messages_from_json(v, where));
     });
     if (out.empty()) throw InputError("prompts file '" + path + "' holds no conversation");

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,9 @@ namespace difr {
 using json = nlohmann::json;
 
 namespace {
+
+// The format this difr reads and writes. A change to what the tables mean takes a new number.
+constexpr const char *kStoreFormat = "difr-run-store 1";
 
 constexpr const char *kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS difr_store (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -111,6 +115,15 @@ RunStore::RunStore(const std::string &path) : path_(path) {
         throw InputError("cannot open run store '" + path + "': " + msg);
     }
     sqlite3_busy_timeout(db_, 10000);
+    // The file must be a difr run store of this format, or new: the schema is never added to someone else's
+    // database, and a store of another version is refused rather than read with the wrong meaning.
+    try {
+        format_check();
+    } catch (...) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw;
+    }
     // WAL: a committed row survives a crash or SIGKILL of this process; readers never block the writer.
     char *err = nullptr;
     if (sqlite3_exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", nullptr, nullptr, &err) !=
@@ -122,12 +135,37 @@ RunStore::RunStore(const std::string &path) : path_(path) {
         db_ = nullptr;
         throw InputError("'" + path + "' is not a usable difr run store: " + msg);
     }
-    Stmt s(db_, "SELECT value FROM difr_store WHERE name = 'format'", path_);
-    if (sqlite3_step(s.get()) != SQLITE_ROW || s.col_text(0) != "difr-run-store 1") {
-        sqlite3_close(db_);
-        db_ = nullptr;
-        throw InputError("'" + path + "' is a run store of another format version");
+}
+
+void RunStore::format_check() {
+    // sqlite_master is read first: on a file that is not SQLite at all this is where it says so.
+    std::vector<std::string> tables;
+    {
+        sqlite3_stmt *raw = nullptr;
+        if (sqlite3_prepare_v2(db_, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &raw,
+                               nullptr) != SQLITE_OK) {
+            const std::string msg = sqlite3_errmsg(db_);
+            sqlite3_finalize(raw);
+            throw InputError("'" + path_ + "' is not a difr run store (" + msg + ")");
+        }
+        int rc;
+        while ((rc = sqlite3_step(raw)) == SQLITE_ROW)
+            tables.emplace_back((const char *)sqlite3_column_text(raw, 0));
+        const std::string msg = sqlite3_errmsg(db_);
+        sqlite3_finalize(raw);
+        if (rc != SQLITE_DONE) throw InputError("'" + path_ + "' is not a difr run store (" + msg + ")");
     }
+    if (tables.empty()) return;  // a new store
+    if (std::find(tables.begin(), tables.end(), "difr_store") == tables.end())
+        throw InputError("'" + path_ +
+                         "' is an SQLite database but not a difr run store (it has no difr_store "
+                         "table); give --store a new file");
+    Stmt s(db_, "SELECT value FROM difr_store WHERE name = 'format'", path_);
+    const std::string format = sqlite3_step(s.get()) == SQLITE_ROW ? s.col_text(0) : "";
+    if (format != kStoreFormat)
+        throw InputError(
+            "'" + path_ + "' is a run store of format '" + format + "'; this difr reads '" + kStoreFormat +
+            "'. Use the difr version that wrote it, or start a new store (another --store or --out)");
 }
 
 RunStore::~RunStore() {

@@ -141,6 +141,7 @@ ScoreStats Scorer::score(std::span<const TokenSequence> seqs, const RowCallback 
             if (batch.n_tokens == 0) break;
 
             const int32_t rc = llama_decode(ctx_, batch);
+            if (rc == 2) throw ScoreStopped("scoring stopped by its abort check");
             if (rc != 0)
                 throw std::runtime_error("llama_decode failed with status " + std::to_string(rc) +
                                          " (context " + std::to_string(n_ctx_) + " tokens, batch " +

@@ -15,6 +15,9 @@ Json json_parse_located(const std::string &text, const std::string &source) {
         // e.byte counts the characters read, the offending one included.
         throw InputError(source + ": malformed JSON at " + text_line_col(text, e.byte > 0 ? e.byte - 1 : 0) +
                          ": " + e.what());
+    } catch (const typename Json::exception &e) {
+        // The parser's other error: a number beyond double's range ("1e999"), which has no position.
+        throw InputError(source + ": malformed JSON: " + e.what());
     }
 }
 template nlohmann::json json_parse_located<nlohmann::json>(const std::string &, const std::string &);
@@ -34,6 +37,8 @@ void jsonl_for_each(const std::string &text, const std::string &path,
         } catch (const nlohmann::json::parse_error &e) {
             throw InputError(where + ": malformed JSON at column " + std::to_string(e.byte) + ": " +
                              e.what());
+        } catch (const nlohmann::json::exception &e) {  // a number beyond double's range
+            throw InputError(where + ": malformed JSON: " + e.what());
         }
         fn(v, where);
     }

@@ -26,7 +26,11 @@ std::string lower(std::string s) {
 }  // namespace
 
 void Registry::merge_file(const std::string &path) {
-    const nlohmann::json doc = json_parse_located(file_read_text(path, "registry file"), path);
+    merge_text(file_read_text(path, "registry file"), path);
+}
+
+void Registry::merge_text(const std::string &text, const std::string &path) {
+    const nlohmann::json doc = json_parse_located(text, path);
     if (!doc.is_object() || !doc.contains("models") || !doc["models"].is_array())
         throw InputError(path +
                          ": expected {\"models\": [{\"hf\": \"org/Name\", \"fireworks\": \"...\", ...}]}");

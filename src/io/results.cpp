@@ -19,7 +19,8 @@ nlohmann::ordered_json finite_or_null(double v) {
 
 }  // namespace
 
-TokenMetricsWriter::TokenMetricsWriter(const std::string &path) : path_(path), out_(path, std::ios::trunc) {
+TokenMetricsWriter::TokenMetricsWriter(const std::string &path, bool append, size_t seq_offset)
+    : path_(path), out_(path, append ? std::ios::app : std::ios::trunc), seq_offset_(seq_offset) {
     if (!out_) throw InputError("cannot create '" + path + "'");
 }
 
@@ -38,11 +39,12 @@ void TokenMetricsWriter::write(size_t seq, int32_t pos, int32_t token, const Tok
     num(lr, sizeof lr, m.logit_rank);
     num(gr, sizeof gr, m.gumbel_rank);
     num(lp, sizeof lp, m.logprob);
-    const int n = std::snprintf(
-        buf, sizeof buf,
-        "{\"seq\":%zu,\"pos\":%d,\"token\":%d,\"predicted\":%d,\"exact_match\":%s,"
-        "\"prob\":%s,\"margin\":%s,\"logit_rank\":%s,\"gumbel_rank\":%s,\"logprob\":%s}\n",
-        seq, pos, token, m.predicted, m.exact_match ? "true" : "false", prob, margin, lr, gr, lp);
+    const int n =
+        std::snprintf(buf, sizeof buf,
+                      "{\"seq\":%zu,\"pos\":%d,\"token\":%d,\"predicted\":%d,\"exact_match\":%s,"
+                      "\"prob\":%s,\"margin\":%s,\"logit_rank\":%s,\"gumbel_rank\":%s,\"logprob\":%s}\n",
+                      seq + seq_offset_, pos, token, m.predicted, m.exact_match ? "true" : "false", prob,
+                      margin, lr, gr, lp);
     out_.write(buf, n);
 }
 

@@ -49,7 +49,10 @@ std::string text_line_col(const std::string &text, size_t byte) {
 }
 
 SequenceFile sequences_read(const std::string &path) {
-    const std::string text = file_read_text(path);
+    return sequences_parse(file_read_text(path), path);
+}
+
+SequenceFile sequences_parse(const std::string &text, const std::string &path) {
     const json doc = json_parse_located(text, path);
 
     SequenceFile file;

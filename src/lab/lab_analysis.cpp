@@ -19,46 +19,12 @@ namespace {
 
 // One config's pass, per sequence (docs/statistics.md: the folds split by sequence, so correlated neighbours
 // never straddle training and held-out data, and the bootstrap resamples whole sequences).
-ConfigTokens read_tokens(const std::string &path, const LabConfigInfo &config) {
-    std::ifstream in(path);
+ConfigTokens read_tokens(const std::string &path, const LabConfigInfo &config, int64_t max_sequences) {
+    std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError("cannot read '" + path +
                          "' (a pass directory must hold the verifier's tokens.jsonl)");
-    ConfigTokens c{config.name, config.role == "honest", {}};
-    std::string line;
-    for (int64_t lineno = 1; std::getline(in, line); ++lineno) {
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        const std::string where = path + ":" + std::to_string(lineno);
-        json j;
-        try {
-            j = json::parse(line);
-        } catch (const json::parse_error &e) {
-            throw InputError(where + ": malformed JSON: " + e.what());
-        }
-        if (!j.is_object()) throw InputError(where + ": expected one JSON object per line");
-        auto field = [&](const char *key) -> const json & {
-            auto it = j.find(key);
-            if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
-            return *it;
-        };
-        const json &seq = field("seq"), &em = field("exact_match"), &prob = field("prob"),
-                   &margin = field("margin");
-        if (!seq.is_number_integer() || seq.get<int64_t>() < 0)
-            throw InputError(where + ": 'seq' must be a non-negative integer");
-        if (!em.is_boolean()) throw InputError(where + ": 'exact_match' must be true or false");
-        if (!prob.is_number()) throw InputError(where + ": 'prob' must be a number");
-        if (!margin.is_number() && !margin.is_null())
-            throw InputError(where + ": 'margin' must be a number or null");
-        TokenObs t;
-        t.exact_match = em.get<bool>();
-        t.prob = prob.get<float>();
-        t.margin = margin.is_null() ? INFINITY : margin.get<float>();  // null is +inf (src/io/results.cpp)
-        if (std::isnan(t.prob) || std::isnan(t.margin)) throw InputError(where + ": NaN metric");
-        const size_t si = seq.get<size_t>();
-        if (si >= c.sequences.size()) c.sequences.resize(si + 1);
-        c.sequences[si].push_back(t);
-    }
-    return c;
+    return lab_tokens_parse(std::string(std::istreambuf_iterator<char>(in), {}), path, config, max_sequences);
 }
 
 const ojson &require(const ojson &j, const char *key, const std::string &where) {
@@ -73,6 +39,41 @@ ojson number_or_null(double v) {
 
 }  // namespace
 
+ConfigTokens lab_tokens_parse(const std::string &text, const std::string &path, const LabConfigInfo &config,
+                              int64_t max_sequences) {
+    ConfigTokens c{config.name, config.role == "honest", {}};
+    jsonl_for_each(text, path, [&](const json &j, const std::string &where) {
+        if (!j.is_object()) throw InputError(where + ": expected one JSON object per line");
+        auto field = [&](const char *key) -> const json & {
+            auto it = j.find(key);
+            if (it == j.end()) throw InputError(where + ": missing field '" + key + "'");
+            return *it;
+        };
+        const json &seq = field("seq"), &em = field("exact_match"), &prob = field("prob"),
+                   &margin = field("margin");
+        // The index selects the fold and the prompt, so it must stay within the lab's prompts: a stray huge
+        // index would otherwise allocate that many empty sequences.
+        if (!seq.is_number_integer() || (!seq.is_number_unsigned() && seq.get<int64_t>() < 0))
+            throw InputError(where + ": 'seq' must be a non-negative integer");
+        if (!seq.is_number_unsigned() || seq.get<uint64_t>() >= (uint64_t)max_sequences)
+            throw InputError(where + ": 'seq' is " + seq.dump() + ", beyond the lab's " +
+                             std::to_string(max_sequences) + " prompts");
+        if (!em.is_boolean()) throw InputError(where + ": 'exact_match' must be true or false");
+        if (!prob.is_number()) throw InputError(where + ": 'prob' must be a number");
+        if (!margin.is_number() && !margin.is_null())
+            throw InputError(where + ": 'margin' must be a number or null");
+        TokenObs t;
+        t.exact_match = em.get<bool>();
+        t.prob = prob.get<float>();
+        t.margin = margin.is_null() ? INFINITY : margin.get<float>();  // null is +inf (src/io/results.cpp)
+        if (std::isnan(t.prob) || std::isnan(t.margin)) throw InputError(where + ": NaN metric");
+        const size_t si = seq.get<size_t>();
+        if (si >= c.sequences.size()) c.sequences.resize(si + 1);
+        c.sequences[si].push_back(t);
+    });
+    return c;
+}
+
 LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options) {
     const std::string lab_path = (fs::path(labdir) / "lab.json").string();
     if (!fs::exists(lab_path))
@@ -84,6 +85,15 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         json_parse_located<ojson>(a.lab_json, lab_path);  // ordered: passes keep lab.json's order
     if (!lab.is_object()) throw InputError(lab_path + ": expected an object");
     a.lab = lab.value("lab", fs::path(labdir).filename().string());
+    // lab.json says how many prompts the lab ran; a tokens.jsonl index beyond it is malformed.
+    int64_t n_prompts = kLabMaxSequences;
+    if (auto it = lab.find("n_prompts"); it != lab.end()) {
+        if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 ||
+            it->get<uint64_t>() > (uint64_t)kLabMaxSequences)
+            throw InputError(lab_path + ": 'n_prompts' must be an integer in [1, " +
+                             std::to_string(kLabMaxSequences) + "]");
+        n_prompts = it->get<int64_t>();
+    }
     const ojson &configs = require(lab, "configs", lab_path);
     if (!configs.is_array() || configs.empty())
         throw InputError(lab_path + ": 'configs' must be a non-empty array");
@@ -121,8 +131,8 @@ LabAnalysis lab_analyze(const std::string &labdir, const DetectOptions &options)
         for (size_t i = 0; i < a.configs.size(); ++i)
             for (const auto &[pass, dir] : pass_dirs[i])
                 if (pass == p.name) {
-                    tokens.push_back(
-                        read_tokens((fs::path(labdir) / dir / "tokens.jsonl").string(), a.configs[i]));
+                    tokens.push_back(read_tokens((fs::path(labdir) / dir / "tokens.jsonl").string(),
+                                                 a.configs[i], n_prompts));
                     p.configs.push_back(a.configs[i].name);
                 }
         try {

@@ -9,6 +9,7 @@
 #include "difr/error.h"
 #include "difr/lab.h"
 #include "difr/noise.h"
+#include "difr/results.h"
 
 namespace difr {
 
@@ -226,11 +227,14 @@ LabConfig config_read(const Reader &r, const toml::table &t, size_t index, const
 }  // namespace
 
 LabSpec lab_spec_read(const std::string &path) {
+    return lab_spec_parse(file_read_text(path, "lab file"), path);
+}
+
+LabSpec lab_spec_parse(const std::string &text, const std::string &path) {
     toml::table root;
     try {
-        root = toml::parse_file(path);
+        root = toml::parse(text, path);
     } catch (const toml::parse_error &e) {
-        if (!std::filesystem::exists(path)) throw InputError("cannot read lab file '" + path + "'");
         throw InputError(path + ":" + std::to_string(e.source().begin.line) + ":" +
                          std::to_string(e.source().begin.column) +
                          ": TOML syntax error: " + std::string(e.description()));

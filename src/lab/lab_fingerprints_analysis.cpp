@@ -118,7 +118,7 @@ ConfigData config_read(const std::string &path, const std::vector<Method> &metho
         json j;
         try {
             j = json::parse(line);
-        } catch (const json::parse_error &e) {
+        } catch (const json::exception &e) {  // parse errors, and numbers beyond double's range
             throw InputError(where + ": malformed JSON: " + e.what());
         }
         if (lineno == 1) {

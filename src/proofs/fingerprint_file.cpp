@@ -123,7 +123,7 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
         json j;
         try {
             j = json::parse(line);
-        } catch (const json::parse_error &e) {
+        } catch (const json::exception &e) {  // parse errors, and numbers beyond double's range ("1e999")
             if (!header)
                 throw InputError(where +
                                  ": not a fingerprints file (its first line must be the header object "
@@ -136,7 +136,8 @@ ActivationProofsFile activation_proofs_read(const std::string &path) {
                              std::string(header ? "" : " (not a fingerprints file?)"));
         if (!header) {
             header = true;
-            if (j.value("format", "") != kFormat)
+            if (!j.contains("format") ||
+                j["format"] != kFormat)  // not value(): a null format threw type_error
                 throw InputError(where +
                                  ": not a fingerprints file (the first line must have \"format\": \"" +
                                  kFormat + "\")");

@@ -80,13 +80,21 @@ std::vector<NpyArray> npz_read(const std::string &path) {
             throw InputError(where + " is not a .npy array");
         std::unique_ptr<zip_file_t, ZipFileCloser> f(zip_fopen_index(z.get(), zip_uint64_t(i), 0));
         if (!f) throw InputError(where + ": " + zip_strerror(z.get()));
-        std::vector<uint8_t> bytes(st.size);
-        zip_int64_t got = 0;
-        while (got < zip_int64_t(st.size)) {
-            const zip_int64_t r = zip_fread(f.get(), bytes.data() + got, st.size - zip_uint64_t(got));
-            if (r <= 0) throw InputError(where + ": cannot decompress (" + zip_strerror(z.get()) + ")");
-            got += r;
+        // The size the archive claims is not trusted for the allocation: a 500-byte file claiming a 4 GiB
+        // entry made this allocate 4 GiB (found by fuzz_npz). The buffer grows with the data actually
+        // decompressed.
+        std::vector<uint8_t> bytes;
+        uint8_t chunk[1 << 16];
+        for (;;) {
+            const zip_int64_t r = zip_fread(f.get(), chunk, sizeof chunk);
+            if (r < 0) throw InputError(where + ": cannot decompress (" + zip_strerror(z.get()) + ")");
+            if (r == 0) break;
+            bytes.insert(bytes.end(), chunk, chunk + r);
+            if (bytes.size() > st.size) break;
         }
+        if (bytes.size() != st.size)
+            throw InputError(where + ": the entry holds " + (bytes.size() > st.size ? "more" : "fewer") +
+                             " bytes than the archive says (" + std::to_string(st.size) + ")");
         if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
             throw InputError(where + ": not a .npy array (no \\x93NUMPY magic)");
         const int major = bytes[6];

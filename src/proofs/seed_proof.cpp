@@ -177,6 +177,15 @@ std::map<std::string, int64_t> detsample_weights(const std::map<std::string, std
     const Decimal T = decimal_parse(params.temperature, "temperature");
     if (decimal_cmp(T, Decimal{0, 0}) <= 0)
         throw InputError("weighted seed proof: temperature " + params.temperature + " is not > 0");
+    // The division below takes divisors of at most 20 significant digits; a float's repr has at most 17, so
+    // a longer temperature is no sampler's (found by fuzz_detsample: it escaped as std::logic_error).
+    {
+        int digits = 0;
+        for (i128 c = T.c; c != 0; c /= 10) ++digits;
+        if (digits > 20)
+            throw InputError("weighted seed proof: temperature " + params.temperature +
+                             " has more than 20 significant digits (a float's repr has at most 17)");
+    }
 
     // std::map iterates keys in byte order: Python's sorted() of the id strings (contract section 3).
     std::vector<std::string> tids;

@@ -21,6 +21,9 @@ inline nlohmann::json json_body_parse(const std::string &body, const std::string
         throw RemoteError(where + ": malformed JSON in the answer at byte " + std::to_string(e.byte) +
                           " of " + std::to_string(body.size()) + " (" + e.what() +
                           "); body starts: " + body.substr(0, 200));
+    } catch (const nlohmann::json::exception &e) {  // a number beyond double's range ("1e999")
+        throw RemoteError(where + ": malformed JSON in the answer (" + std::string(e.what()) +
+                          "); body starts: " + body.substr(0, 200));
     }
 }
 

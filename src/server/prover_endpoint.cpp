@@ -15,6 +15,7 @@
 #include "difr/fingerprint_proofs.h"
 #include "difr/seed_proof.h"
 #include "difr/server.h"
+#include "engine_turn.h"
 
 namespace difr {
 
@@ -103,7 +104,7 @@ ProverRequest request_parse(const std::string &body, bool chat, const Model &mod
     json req;
     try {
         req = json::parse(body);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {  // parse errors, and numbers beyond double's range ("1e999")
         throw BadRequest{std::string("the body is not valid JSON: ") + e.what(), ""};
     }
     if (!req.is_object()) throw BadRequest{"the body must be a JSON object, got " + type_of(req), ""};
@@ -401,6 +402,8 @@ HttpReply ProverService::handle(const std::string &body, bool chat) {
     // forced token), in order. The prover holds one TOPLOC chunk and k values per token.
     std::optional<ActivationProver> prover;
     HiddenCallback on_hidden;
+    EngineTurn turn(*gate_, limits_);
+    if (!turn.held()) return turn.busy_reply();
     try {
         if (!r.proofs.empty()) {
             prover.emplace(r.proofs, model_.n_embd());
@@ -414,7 +417,6 @@ HttpReply ProverService::handle(const std::string &body, bool chat) {
                 }
             };
         }
-        std::lock_guard<std::mutex> lock(engine_mutex_);
         if (r.enforced) {
             Artifact &a = res.artifact;
             a.source = "difr";

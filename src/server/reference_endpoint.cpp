@@ -13,6 +13,7 @@
 #include "difr/error.h"
 #include "difr/server.h"
 #include "difr/topk.h"
+#include "engine_turn.h"
 
 namespace difr {
 
@@ -65,7 +66,7 @@ CompletionRequest request_parse(const std::string &body, int32_t n_vocab, int32_
     json req;
     try {
         req = json::parse(body);
-    } catch (const json::parse_error &e) {
+    } catch (const json::exception &e) {  // parse errors, and numbers beyond double's range ("1e999")
         throw RequestError{400, std::string("the body is not valid JSON: ") + e.what(), ""};
     }
     if (!req.is_object())
@@ -183,12 +184,25 @@ HttpReply ReferenceService::completions(const std::string &body) {
     seq.output_token_ids.assign(req.prompt.begin() + 1, req.prompt.end());
     seq.output_token_ids.push_back(0);
     std::vector<TopkLogprobs> rows((size_t)n);  // rows[j]: the distribution of position j + 1
+    EngineTurn turn(gate_, limits_);
+    if (!turn.held()) return turn.busy_reply();
+    // llama.cpp checks the turn's time between the operations of each decode, so a long prompt is stopped
+    // within moments of its limit, not only after a whole batch of tokens.
+    scorer_->set_abort([&turn] { return turn.expired(); });
+    struct Unset {
+        Scorer &s;
+        ~Unset() { s.set_abort(nullptr); }
+    } unset{*scorer_};
     try {
-        std::lock_guard<std::mutex> lock(engine_mutex_);
         scorer_->score(
             std::span<const TokenSequence>(&seq, 1), [&](size_t, int32_t j, std::span<const float> l) {
+                turn.check();  // between rows: a request past its engine time stops here
                 topk_logprobs_from_logits(l, k, j + 1 < n ? req.prompt[(size_t)j + 1] : -1, rows[(size_t)j]);
             });
+    } catch (const EngineTimeout &) {
+        return turn.timeout_reply(n);
+    } catch (const ScoreStopped &) {
+        return turn.timeout_reply(n);
     } catch (const InputError &e) {  // the checks above should have caught it first
         return {400, http_error_body(e.what(), "invalid_request_error", "prompt"), e.what()};
     } catch (const std::exception &e) {

@@ -76,6 +76,20 @@ TEST(SeedProof, WeightsByHand) {
     EXPECT_THROW(detsample_weights({{"1", "NaN"}}, p), InputError);
     EXPECT_THROW(detsample_weights({{"1", "-1"}}, DetsampleParams{"0", {}, {}, {}}), InputError);
     EXPECT_THROW(detsample_weights({}, p), InputError);
+    // A temperature longer than the division takes was a std::logic_error (found by fuzz_detsample).
+    try {
+        detsample_weights({{"1", "-0.5"}, {"2", "-1.5"}},
+                          DetsampleParams{"0797907114028460609436", {}, {}, {}});
+        ADD_FAILURE();
+    } catch (const InputError &e) {
+        EXPECT_NE(
+            std::string(e.what()).find("temperature 0797907114028460609436 has more than 20 significant"),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(
+        detsample_weights({{"1", "-0.5"}}, DetsampleParams{"0.12345678901234567890", {}, {}, {}}).at("1"),
+        65536);  // 20 digits: still taken
 }
 
 TEST(SeedProof, CategoricalDraw) {

@@ -50,3 +50,9 @@ grep -q "skipped 1 sequences with empty outputs" "$WORK/err.txt" || fail "empty 
 [ "$(json_get "$WORK/o6/summary.json" skipped_sequences)" = 1 ] || fail "skipped_sequences != 1"
 [ "$(json_get "$WORK/o6/summary.json" total_tokens)" = 2 ] || fail "total_tokens != 2"
 echo "ok: empty outputs skipped and counted"
+
+# difr table on a summary whose fields are not numbers: an input error naming the file and field.
+printf '{"exact_match_rate": "high", "total_tokens": 3}' >"$WORK/sum.json"
+expect_error 2 "sum.json: field 'exact_match_rate' must be a number or null" -- "$DIFR" table "a=$WORK/sum.json"
+printf '[1, 2]' >"$WORK/sum2.json"
+expect_error 2 "sum2.json: expected a summary object" -- "$DIFR" table "a=$WORK/sum2.json"

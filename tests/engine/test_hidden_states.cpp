@@ -254,6 +254,32 @@ TEST_F(HiddenStateTest, ProofFilesAreCheckedAgainstTheSequences) {
     l1["fingerprint"] = "AAA*";
     rewrite(l1.dump());
     EXPECT_THROW(activation_proofs_read(dir_ + "/bad.jsonl"), InputError);
+    // A header whose format is null is not a fingerprints file (it threw nlohmann's type_error; found by
+    // fuzz_fingerprint_file).
+    {
+        std::ofstream out(dir_ + "/bad.jsonl");
+        out << R"({"format": null, "toploc": {"topk": 2}})"
+            << "\n";
+    }
+    try {
+        activation_proofs_read(dir_ + "/bad.jsonl");
+        ADD_FAILURE();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("bad.jsonl:1: not a fingerprints file"), std::string::npos)
+            << e.what();
+    }
+    // A number beyond double's range is malformed JSON, not an internal error (found by
+    // fuzz_fingerprint_file).
+    rewrite(R"({"seq": 0, "tokens": 1e999})");
+    try {
+        activation_proofs_read(dir_ + "/bad.jsonl");
+        ADD_FAILURE();
+    } catch (const InputError &e) {
+        EXPECT_NE(
+            std::string(e.what()).find("bad.jsonl:2: malformed JSON: [json.exception.out_of_range.406]"),
+            std::string::npos)
+            << e.what();
+    }
     // A null TOPLOC proof (the package's failure value) is an error at verification, naming the proof.
     l1 = nlohmann::json::parse(lines[1]);
     l1["toploc"][2] = base64_encode(std::vector<uint8_t>(18, 0));
@@ -293,6 +319,9 @@ TEST_F(HiddenStateTest, NpzRoundTripsActivations) {
     EXPECT_THROW(npz_activations_bf16(dir_ + "/names.npz"), InputError);
     std::ofstream(dir_ + "/not.npz") << "not a zip";
     EXPECT_THROW(npz_read(dir_ + "/not.npz"), InputError);
+    // A 482-byte archive whose entry claims 4 GiB is refused without allocating it (found by fuzz_npz).
+    EXPECT_THROW(npz_read(DIFR_SOURCE_DIR "/tests/fuzz/regressions/fuzz_npz/fuzz_npz-claimed-4gib.bin"),
+                 InputError);
 }
 
 }  // namespace

@@ -93,6 +93,9 @@ TEST_F(PromptsTest, BadInputNamesFileAndLine) {
     EXPECT_NE(message_of("[{\"messages\": []},\n {]").find("bad.jsonl: malformed JSON at line 2"),
               std::string::npos);
     EXPECT_NE(message_of("  \n").find("empty file"), std::string::npos);
+    // A number beyond double's range (out_of_range, not parse_error; found by fuzz_prompt_records).
+    EXPECT_NE(message_of("{\"lang\": 1e999}\n").find("bad.jsonl:1: malformed JSON: "), std::string::npos);
+    EXPECT_NE(message_of("[1e999]").find("bad.jsonl: malformed JSON: "), std::string::npos);
     EXPECT_THROW(prompt_records_read(dir_ + "/missing.jsonl"), InputError);
 }
 

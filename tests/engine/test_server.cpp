@@ -5,7 +5,9 @@
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
@@ -203,6 +205,83 @@ TEST_F(ServerTest, ConcurrentRequestsGiveTheSerialAnswers) {
         threads.emplace_back([&, i] { parallel[i] = strip(service_->completions(reqs[i].dump()).body); });
     for (auto &t : threads) t.join();
     for (size_t i = 0; i < reqs.size(); ++i) EXPECT_EQ(parallel[i], serial[i]) << "request " << i;
+}
+
+// A request that needs more engine time than the limit is stopped inside its decode and answered 413 (not
+// 503: the same request would take as long again); the next request is answered as if nothing happened.
+TEST_F(ServerTest, EngineTimeIsBounded) {
+    const json req = {{"prompt", prompt_make(200, 3)}, {"prompt_logprobs", 1}};
+    const std::string before = service_->completions(req.dump()).body;
+    service_->limits_set({60.0, 1e-9});
+    const HttpReply r = service_->completions(req.dump());
+    service_->limits_set({});
+    EXPECT_EQ(r.status, 413);
+    const json e = json::parse(r.body);
+    EXPECT_EQ(e["error"]["param"], "prompt");
+    EXPECT_NE(
+        e["error"]["message"].get<std::string>().find("s of engine time (difr serve --engine-timeout) for "
+                                                      "its 200 tokens and was stopped"),
+        std::string::npos)
+        << r.body;
+    json a = json::parse(before), b = json::parse(service_->completions(req.dump()).body);
+    for (json *j : {&a, &b}) j->erase("id"), j->erase("created");
+    EXPECT_EQ(a, b);
+}
+
+// The engine's turnstile: first come, first served; a waiter whose deadline passes gives its place up and the
+// ones behind it are served in order.
+TEST(EngineGate, FirstComeFirstServedAndBoundedWaits) {
+    using Clock = std::chrono::steady_clock;
+    EngineGate gate;
+    ASSERT_TRUE(gate.acquire(Clock::now()));  // free: taken at once, whatever the deadline
+    EXPECT_FALSE(gate.acquire(Clock::now() + std::chrono::milliseconds(20)));  // held: gives up
+    std::vector<int> order;
+    std::mutex mu;
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 4; ++i) {
+        ts.emplace_back([&, i] {
+            ASSERT_TRUE(gate.acquire(Clock::now() + std::chrono::seconds(60)));
+            {
+                std::lock_guard<std::mutex> lock(mu);
+                order.push_back(i);
+            }
+            gate.release();
+        });
+        // Each waiter takes its ticket before the next one starts.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    gate.release();
+    for (auto &t : ts) t.join();
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+    EXPECT_TRUE(gate.acquire(Clock::now()));  // the abandoned ticket did not block anyone
+    gate.release();
+}
+
+// The prover endpoints take their engine turns at the reference's gate (serve_http shares it): while another
+// request holds the engine, a prover request that may not wait gets 503, and one that may gets its answer.
+// A number beyond double's range is a 400 like any malformed JSON. The tiny model's tokens are bytes that are
+// not whole UTF-8 characters: the answer writes them as U+FFFD rather than failing to serialise (it threw
+// nlohmann's type_error 316 out of the service until this test).
+TEST_F(ServerTest, ProverSharesTheEngineGateAndRefusesBadJson) {
+    ProverService prover(*model_, settings_, "tiny", 20);
+    const std::string body = R"({"prompt": [1, 5, 9], "max_tokens": 2, "seed": 3})";
+    HttpReply r = prover.completions(R"({"prompt": [1], "temperature": 1e999})");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("the body is not valid JSON: [json.exception.out_of_range.406]"), std::string::npos)
+        << r.body;
+
+    EngineGate &gate = service_->gate();
+    ASSERT_TRUE(gate.acquire(std::chrono::steady_clock::now()));  // another request holds the engine
+    EngineLimits no_wait;
+    no_wait.wait_s = 0.0;
+    prover.gate_share(gate, no_wait);
+    r = prover.completions(body);
+    EXPECT_EQ(r.status, 503) << r.body;
+    EXPECT_NE(r.body.find("the engine is busy"), std::string::npos) << r.body;
+    gate.release();
+    r = prover.completions(body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(json::parse(r.body)["usage"]["completion_tokens"], 2) << r.body;
 }
 
 TEST_F(ServerTest, ModelsAndHealth) {

@@ -114,6 +114,17 @@ TEST(ChatResponse, MalformedJsonNamesTheByte) {
         << m;
 }
 
+// nlohmann reports a number beyond double's range with out_of_range, not parse_error; it escaped as an
+// internal error until fuzz_chat_response found it.
+TEST(ChatResponse, NumberOverflowIsARemoteError) {
+    EXPECT_NE(
+        error_of(R"({"choices": [{"message": {"content": "Hi"}, "index": 1e999}]})")
+            .find(
+                "(prompt 7): malformed JSON in the answer ([json.exception.out_of_range.406] number overflow "
+                "parsing '1e999')"),
+        std::string::npos);
+}
+
 TEST(ChatResponse, TruncatedJsonIsCalledTruncated) {
     const std::string body = R"({"choices":[{"message":{"content":"Hel)";
     const std::string m = error_of(body);

@@ -1,6 +1,8 @@
 // The run store: rows survive reopening (resume), a key is stored once (no duplicates), infinite metrics
-// round-trip, keys of requests are stable, other files are refused.
+// round-trip, keys of requests are stable, other files (not SQLite, another database, another format) are
+// refused.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cmath>
 #include <filesystem>
@@ -121,7 +123,53 @@ TEST_F(StoreTest, OtherFilesAreRefused) {
         RunStore s(p);
         FAIL();
     } catch (const InputError &e) {
-        EXPECT_NE(std::string(e.what()).find("notes.txt' is not a usable difr run store"), std::string::npos)
+        EXPECT_NE(std::string(e.what()).find("notes.txt' is not a difr run store (file is not a database)"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+// The tables of a store are never added to someone else's database.
+TEST_F(StoreTest, AnotherSqliteDatabaseIsRefusedAndLeftAsItWas) {
+    const std::string p = (dir_ / "other.sqlite").string();
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE notes (t TEXT)", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    try {
+        RunStore s(p);
+        FAIL();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("other.sqlite' is an SQLite database but not a difr run store"),
+                  std::string::npos)
+            << e.what();
+    }
+    ASSERT_EQ(sqlite3_open(p.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt *st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT group_concat(name) FROM sqlite_master", -1, &st, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_STREQ((const char *)sqlite3_column_text(st, 0), "notes");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+// A store written by a difr whose tables mean something else (another format number) is refused, not misread.
+TEST_F(StoreTest, AnotherFormatVersionIsRefused) {
+    { RunStore s(path()); }
+    sqlite3 *db = nullptr;
+    ASSERT_EQ(sqlite3_open(path().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE difr_store SET value = 'difr-run-store 2' WHERE name = 'format'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    try {
+        RunStore s(path());
+        FAIL();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("is a run store of format 'difr-run-store 2'; this difr reads "
+                                             "'difr-run-store 1'"),
+                  std::string::npos)
             << e.what();
     }
 }
