@@ -24,7 +24,7 @@ ver_s=$(python3 -c "print($t2 - $t1)")
 echo "uninterrupted: generate ${gen_s} s, verify ${ver_s} s"
 
 # kill_until_done LABEL SECONDS COUNT_CMD -- command...: runs the command, kills it with SIGKILL after a random
-# delay in (0.2, SECONDS) s, and again until a run finishes by itself. Before each restart COUNT_CMD prints
+# delay, and again until a run finishes by itself. Before each restart COUNT_CMD prints
 # how many sequences the checkpoint holds; the restart must report exactly that many kept.
 kill_until_done() {
     local label=$1 span=$2 count_cmd=$3
@@ -34,16 +34,29 @@ kill_until_done() {
         local before
         before=$(eval "$count_cmd")
         local delay
-        delay=$(python3 -c "import sys; print(0.2 + ($RANDOM / 32767.0) * max(0.1, float(sys.argv[1]) - 0.2))" "$span")
+        # Within the first half of what is left of the run (its share of unfinished sequences), so that most
+        # kills land mid-run however fast the machine is.
+        # After three kills the run is left to finish.
+        delay=$(python3 -c "import sys; s, b, k = float(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]); left = s * (8 - b) / 8
+print(round(0.1 + ($RANDOM / 32767.0) * max(0.05, 0.5 * left - 0.1), 3) if k < 3 else 'none')" "$span" "$before" "$kills")
+        # The child truncates its files only after the fork: remove the last round's first, or the check below
+        # could read the previous restart's message.
+        rm -f "$WORK/$label.out" "$WORK/$label.err"
         "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" &
         local pid=$!
         if [ "$before" -gt 0 ]; then
             # The restart announces what it kept before doing any work.
-            for _ in $(seq 300); do grep -q "resuming" "$WORK/$label.err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            grep -q "resuming: $before of " "$WORK/$label.err" || { cat "$WORK/$label.err" >&2; fail "$label: restart $round did not keep the $before finished sequences"; }
+            for _ in $(seq 300); do grep -q "resuming: .* kept from" "$WORK/$label.err" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            if ! grep -q "resuming: $before of " "$WORK/$label.err"; then
+                local rc=0
+                kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+                wait "$pid" || rc=$?
+                cat "$WORK/$label.out" "$WORK/$label.err" >&2
+                fail "$label: restart $round (exit status $rc) did not keep the $before finished sequences"
+            fi
         fi
-        sleep "$delay"
-        if kill -KILL "$pid" 2>/dev/null; then
+        [ "$delay" = none ] || sleep "$delay"
+        if [ "$delay" != none ] && kill -KILL "$pid" 2>/dev/null; then
             wait "$pid" 2>/dev/null || true
             kills=$((kills + 1))
             echo "  $label: killed after ${delay} s; the checkpoint holds $(eval "$count_cmd") sequences"
