@@ -14,6 +14,7 @@
 #include "difr/identify.h"
 #include "difr/reference.h"
 #include "difr/results.h"
+#include "difr/row_scorer.h"
 #include "difr/verify.h"
 
 namespace difr::app {
@@ -74,6 +75,7 @@ void register_verify(CLI::App &app) {
         const bool remote = ref.kind == ReferenceSpec::Kind::remote;
         if (o->concurrency < 1)
             throw InputError("--concurrency must be at least 1 (got " + std::to_string(o->concurrency) + ")");
+        sampling_validate(o->sampling.params);  // the settings are checked before the inputs
         std::optional<ActivationProofsFile> claimed;
         if (!o->fingerprints.empty()) {
             if (remote)
@@ -83,6 +85,8 @@ void register_verify(CLI::App &app) {
             claimed = activation_proofs_read(o->fingerprints);
         }
         auto model = Model::load(model_path, o->engine.settings, /*vocab_only=*/remote);
+        // The profile's own rules (min_p only under llama.cpp) are checked before the inputs too.
+        if (!o->sampling.noise_auto()) RowScorer(o->sampling.params, o->sampling.profile(), model->n_vocab());
         for (size_t i = 0; i < file.sequences.size(); ++i)  // every input error before any work
             sequence_check(
                 file.sequences[i], i, model->n_vocab(),

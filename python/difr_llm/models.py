@@ -48,11 +48,11 @@ def load_model(
     ctx: int = 0,
     kv_type: str = "f16",
     flash_attn: str = "off",
-    repack: bool = True,
+    repack: bool = False,
     gpu_layers: int = 0,
 ) -> Model:
     """Loads a model with the engine settings it will verify with (difr's --threads, --batch, --parallel, --ctx,
-    --kv-type, --flash-attn, --no-repack, --gpu-layers). ``vocab_only`` loads the vocabulary and chat template
+    --kv-type, --flash-attn, --repack, --gpu-layers). ``vocab_only`` loads the vocabulary and chat template
     only: enough to tokenise, or to verify against a remote reference."""
     return Model(
         model_path(name),

@@ -87,6 +87,7 @@ nb::dict verify_local(PyModel &pm, nb::handle outputs, float temperature, int32_
             prov["tokens_evaluated"] = r.result.stats.tokens_evaluated;
             prov["decode_calls"] = r.result.stats.decode_calls;
             prov["seconds"] = r.result.seconds;
+            prov["resumed_sequences"] = 0;  // as difr verify writes it; the package does not resume runs
             if (checker) {
                 activation_checks_write(*checker, out_dir + "/fingerprints.jsonl", out_dir + "/toploc.jsonl");
                 prov["fingerprints_file"] = fingerprints;
@@ -189,7 +190,7 @@ void register_engine(nb::module_ &m) {
             },
             nb::arg("path"), nb::kw_only(), nb::arg("vocab_only") = false, nb::arg("threads") = 0,
             nb::arg("batch") = 512, nb::arg("parallel") = 4, nb::arg("ctx") = 0, nb::arg("kv_type") = "f16",
-            nb::arg("flash_attn") = "off", nb::arg("repack") = true, nb::arg("gpu_layers") = 0)
+            nb::arg("flash_attn") = "off", nb::arg("repack") = false, nb::arg("gpu_layers") = 0)
         .def_prop_ro("path", [](const PyModel &p) { return p.get().path(); })
         .def_prop_ro("n_vocab", [](const PyModel &p) { return p.get().n_vocab(); })
         .def_prop_ro("n_ctx_train", [](const PyModel &p) { return p.get().n_ctx_train(); })

@@ -6,7 +6,8 @@ set -m  # job control, so the background job does not ignore SIGINT as non-inter
     >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 600); do  # up to 60 s for the first finished sequence
-    [ -s "$WORK/g.json.partial.jsonl" ] && break
+    # the checkpoint's first line is its header; a finished sequence is a whole line after it
+    [ -f "$WORK/g.json.partial.jsonl" ] && [ "$(wc -l <"$WORK/g.json.partial.jsonl")" -ge 2 ] && break
     sleep 0.1
 done
 kill -INT "$pid"
