@@ -10,6 +10,22 @@
 
 namespace difr::app {
 
+namespace {
+
+// What both kinds of lab need from the command line's world: model names, the derived-model cache, a log.
+LabEnvironment lab_environment() {
+    LabEnvironment env;
+    env.model_resolve = model_resolve;
+    env.derived_dir = models_dir() + "/derived";
+    env.log = [](const std::string &line) {
+        std::fprintf(stderr, "%s\n", line.c_str());
+        std::fflush(stderr);
+    };
+    return env;
+}
+
+}  // namespace
+
 void register_lab(CLI::App &app) {
     struct Opts {
         std::string file, out;
@@ -46,13 +62,7 @@ void register_lab(CLI::App &app) {
                     if (s.settings.n_threads == spec.settings.n_threads) s.settings.n_threads = o->threads;
                 spec.settings.n_threads = o->threads;
             }
-            LabEnvironment env;
-            env.model_resolve = model_resolve;
-            env.derived_dir = models_dir() + "/derived";
-            env.log = [](const std::string &line) {
-                std::fprintf(stderr, "%s\n", line.c_str());
-                std::fflush(stderr);
-            };
+            const LabEnvironment env = lab_environment();
             std::fprintf(stderr, "artifact lab %s: %zu scenarios, %d artifacts x %d tokens -> %s\n",
                          spec.name.c_str(), spec.scenarios.size(), spec.n_artifacts, spec.max_tokens,
                          o->out.c_str());
@@ -69,13 +79,7 @@ void register_lab(CLI::App &app) {
                 if (c.settings.n_threads == spec.settings.n_threads) c.settings.n_threads = o->threads;
             spec.settings.n_threads = o->threads;
         }
-        LabEnvironment env;
-        env.model_resolve = model_resolve;
-        env.derived_dir = models_dir() + "/derived";
-        env.log = [](const std::string &line) {
-            std::fprintf(stderr, "%s\n", line.c_str());
-            std::fflush(stderr);
-        };
+        const LabEnvironment env = lab_environment();
         std::fprintf(stderr, "lab %s: %zu configurations, %d prompts x %d tokens -> %s\n", spec.name.c_str(),
                      spec.configs.size(), spec.n_prompts, spec.max_tokens, o->out.c_str());
         if (o->fingerprints) {

@@ -41,22 +41,29 @@ TEST(LabTokens, RowsBySequence) {
 }
 
 TEST(LabTokens, MalformedLinesAreNamed) {
-    EXPECT_NE(message_of(R"({"seq":1e18,"exact_match":true,"prob":0.5,"margin":0})" "\n")
+    EXPECT_NE(message_of(R"({"seq":1e18,"exact_match":true,"prob":0.5,"margin":0})"
+                         "\n")
                   .find("runs/q4_0-t1/tokens.jsonl:1: 'seq' must be a non-negative integer"),
               std::string::npos);
-    EXPECT_NE(message_of(R"({"seq":1000000000000000000,"exact_match":true,"prob":0.5,"margin":0})" "\n")
+    EXPECT_NE(message_of(R"({"seq":1000000000000000000,"exact_match":true,"prob":0.5,"margin":0})"
+                         "\n")
                   .find("tokens.jsonl:1: 'seq' is 1000000000000000000, beyond the lab's 1048576 prompts"),
               std::string::npos);
-    EXPECT_NE(message_of(R"({"seq":12,"exact_match":true,"prob":0.5,"margin":0})" "\n", 12)
+    EXPECT_NE(message_of(R"({"seq":12,"exact_match":true,"prob":0.5,"margin":0})"
+                         "\n",
+                         12)
                   .find("'seq' is 12, beyond the lab's 12 prompts"),
               std::string::npos);
     EXPECT_NE(message_of("{\"seq\":0,\"exact_match\":true,\"prob\":0.5,\"margin\":0}\n{\"seq\":\n")
                   .find("tokens.jsonl:2: malformed JSON"),
               std::string::npos);
-    EXPECT_NE(message_of(R"({"seq":0,"exact_match":"yes","prob":0.5,"margin":0})" "\n")
+    EXPECT_NE(message_of(R"({"seq":0,"exact_match":"yes","prob":0.5,"margin":0})"
+                         "\n")
                   .find("'exact_match' must be true or false"),
               std::string::npos);
-    EXPECT_NE(message_of(R"({"seq":0,"exact_match":true,"margin":0})" "\n").find("missing field 'prob'"),
+    EXPECT_NE(message_of(R"({"seq":0,"exact_match":true,"margin":0})"
+                         "\n")
+                  .find("missing field 'prob'"),
               std::string::npos);
 }
 
