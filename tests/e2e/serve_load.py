@@ -256,7 +256,7 @@ def attack(args, host, port):
                 honest["bad"].append((st, d[:200]))
             time.sleep(0.05)
 
-    th = threading.Thread(target=honest_client)
+    th = threading.Thread(target=honest_client, daemon=True)  # a failing check must not wait for it
     th.start()
     t_attack = time.time()
 
@@ -290,9 +290,11 @@ def attack(args, host, port):
     # Slowloris: the headers themselves one byte at a time.
     st, text, secs = raw(host, port, b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nX-Slow: ",
                          pause_after=lambda s: dribble(s, 80, 0.25))
-    if st not in (0, 408) or secs > args.request_timeout + 3:
+    # Cut at the timeout is what matters; the header line the timeout interrupts may be answered as malformed
+    # (431) instead of late (408), depending on where the read stopped.
+    if st not in (0, 408, 431) or secs > args.request_timeout + 3:
         sys.exit(f"FAIL: slow headers: HTTP {st} after {secs:.1f} s: {text[:200]!r}")
-    print(f"ok: slow headers (one byte every 0.25 s): {'408' if st else 'closed'} after {secs:.1f} s")
+    print(f"ok: slow headers (one byte every 0.25 s): {st or 'closed'} after {secs:.1f} s")
 
     cases = [
         ("malformed JSON", b'{"prompt": [1, 2', 400, "not valid JSON"),
