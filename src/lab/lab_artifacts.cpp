@@ -178,7 +178,7 @@ Artifact scenario_artifact(const ArtifactLabSpec &spec, const ArtifactScenario &
     po.proof = sc.draw == "weighted" ? SeedProofKind::weighted : SeedProofKind::none;
     // Sequence ids fixed by scenario and prompt, so a rerun makes the same artifacts.
     for (size_t i = 0; i < prompts.size(); ++i) {
-        char id[40];
+        char id[48];  // 24 + up to 16 hex digits + NUL
         std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012zx", i + 1);
         po.ids.push_back(id);
     }
