@@ -1,8 +1,10 @@
 // Request bodies of `difr serve`'s prover endpoints (POST /v1/chat/completions, and /v1/completions with
 // --prover-completions): messages or prompts, sampling, top_logprobs, seed_proof, Gonka's enforced_tokens
-// replay. Answered by the real ProverService on a tiny model the target writes at start-up (generation and
-// replay run). The first byte picks the endpoint. Whatever the body, the service answers (it never throws)
-// with 200 and a well-formed completion, or with 400 and an OpenAI-style error.
+// replay, and the activation proofs a request asks for (fingerprint, toploc). Answered by the real
+// ProverService on a tiny model the target writes at start-up (generation, replay and proofs run). The first
+// byte picks the endpoint. Whatever the body, the service answers (it never throws) with 200 and a
+// well-formed completion, or with 400 and an OpenAI-style error; a 200 answer to a request that asked for
+// proofs carries them.
 #include <stdlib.h>
 
 #include <filesystem>
@@ -59,6 +61,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!body.contains("choices") || !body["choices"].is_array() || body["choices"].size() != 1 ||
             !body.contains("usage"))
             fuzz::fuzz_fail("a 200 answer without choices[0] or usage: " + r.body.substr(0, 200));
+        // Absent, null or false means not asked for (activation_proof_request_parse); the answer says so too.
+        const json req = json::parse(request, nullptr, false);
+        const auto asked = [&](const char *name) {
+            if (!req.is_object() || !req.contains(name)) return false;
+            const json &v = req[name];
+            return !v.is_null() && !(v.is_boolean() && !v.get<bool>());
+        };
+        const bool has_proofs =
+            body.contains("difr") && body["difr"].is_object() && body["difr"].contains("activation_proofs");
+        if ((asked("fingerprint") || asked("toploc")) != has_proofs)
+            fuzz::fuzz_fail(std::string("activation proofs ") +
+                            (has_proofs ? "answered unasked" : "asked for, not answered") + ": " +
+                            request.substr(0, 200));
     } else if (r.status == 400) {
         if (!body.contains("error") || !body["error"]["message"].is_string() ||
             body["error"]["message"].get<std::string>().empty())
