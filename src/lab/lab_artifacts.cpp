@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "difr/artifact_prover.h"
@@ -36,9 +37,20 @@ struct Reader {
         } else if constexpr (std::is_same_v<T, std::string>) {
             if (auto v = n->value<std::string>()) return *v;
         } else {
-            if (auto v = n->value<int64_t>()) return (T)*v;
+            return integer<T>(*n, where + key);
         }
         bad(where + key, "wrong type");
+    }
+    // A TOML integer within T's range. Not toml++'s value<int64_t>(), which also converts floats and casts
+    // an out-of-range one (k = -9.3e19) to an integer: undefined behaviour, found by fuzz_artifact_lab.
+    template <typename T>
+    T integer(const toml::node &n, const std::string &key) const {
+        const auto *v = n.as_integer();
+        if (!v) bad(key, "expected an integer");
+        const int64_t x = v->get();
+        if (x < int64_t(std::numeric_limits<T>::min()) || x > int64_t(std::numeric_limits<T>::max()))
+            bad(key, std::to_string(x) + " is out of range");
+        return T(x);
     }
 };
 
@@ -67,9 +79,9 @@ ArtifactLabSpec artifact_lab_read(const std::string &path) {
     if (const toml::array *a = doc.get_as<toml::array>("lengths")) {
         s.lengths.clear();
         for (const auto &v : *a) {
-            auto x = v.value<int64_t>();
-            if (!x || *x < 1) r.bad("lengths", "positive integers");
-            s.lengths.push_back((int32_t)*x);
+            const int32_t x = r.integer<int32_t>(v, "lengths");
+            if (x < 1) r.bad("lengths", "positive integers");
+            s.lengths.push_back(x);
         }
     }
     if (s.n_artifacts < 1 || s.max_tokens < 1) r.bad("n_artifacts/max_tokens", "must be positive");

@@ -10,6 +10,7 @@
 
 #include "difr/error.h"
 #include "difr/lab.h"
+#include "difr/lab_artifacts.h"
 
 namespace difr {
 namespace {
@@ -113,6 +114,33 @@ TEST(LabFile, ErrorsNameTheFileAndTheKey) {
     e = error_of(
         lab_write("noise", "noise = \"gaussian\"\n[[configs]]\nname = \"r\"\nkind = \"reference\"\n"));
     EXPECT_NE(e.find("key 'claimed.noise': unknown key"), std::string::npos) << e;  // inside [claimed]
+}
+
+// An artifact lab's integers must be TOML integers within range. A float used to reach toml++'s
+// float-to-integer conversion, whose cast of -9.2e19 is undefined behaviour (fuzz_artifact_lab's crash input,
+// tests/fuzz/regressions/fuzz_artifact_lab); 2^40 used to be truncated to an int silently.
+TEST(ArtifactLabFile, IntegersAreTomlIntegersInRange) {
+    const auto error_of_artifacts = [](const std::string &name, const std::string &text) {
+        const std::string path =
+            std::filesystem::temp_directory_path().string() + "/difr-artifact-lab-" + name + ".toml";
+        std::ofstream(path) << text;
+        try {
+            artifact_lab_read(path);
+        } catch (const InputError &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    std::string e = error_of_artifacts("float", "k=-92233720368547758081.0\n");
+    EXPECT_NE(e.find("difr-artifact-lab-float.toml: key 'k': expected an integer"), std::string::npos) << e;
+    e = error_of_artifacts("wide", "k = 1099511627776\n");
+    EXPECT_NE(e.find("key 'k': 1099511627776 is out of range"), std::string::npos) << e;
+    e = error_of_artifacts("lengths", "lengths = [10, 1.5e300]\n");
+    EXPECT_NE(e.find("key 'lengths': expected an integer"), std::string::npos) << e;
+    const ArtifactLabSpec shipped =
+        artifact_lab_read(std::string(DIFR_SOURCE_DIR) + "/data/lab/artifacts.toml");
+    EXPECT_EQ(shipped.k, 5);
+    EXPECT_EQ(shipped.lengths, (std::vector<int32_t>{10, 30, 100, 300}));
 }
 
 TEST(LabFile, ShippedLabsParse) {
