@@ -72,6 +72,10 @@ struct LabRunStats {
 
 // What the provider of configuration `c` really samples with in a pass ("t1" or "t0").
 SamplingParams lab_provider_sampling(const LabSpec &spec, const LabConfig &c, const std::string &pass);
+// The reference requantised to `type` (a GGUF type such as Q4_0), made once into env.derived_dir (written to
+// a .part file and renamed, so a stopped lab never leaves half a model); shared by every kind of lab.
+std::string lab_derived_model(const std::string &ref_path, const std::string &type,
+                              const LabEnvironment &env);
 // The GGUF the provider of `c` runs: the reference, another model, or a requantisation of the reference made
 // (once) into env.derived_dir.
 std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env);

@@ -1,20 +1,20 @@
 // The artifact lab's runner: its TOML file, and for each scenario the prover's artifacts made for real with
 // the engine (or laundered: a cheap model's tokens with the reference's logprobs), validated by the
 // reference, one statistics line per artifact and length.
-#include <toml++/toml.h>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <utility>
 
 #include "difr/artifact_prover.h"
 #include "difr/artifact_validate.h"
 #include "difr/error.h"
 #include "difr/lab_artifacts.h"
 #include "difr/prompts.h"
-#include "difr/quantize.h"
 #include "difr/results.h"
+#include "lab_toml.h"
 
 namespace difr {
 
@@ -23,119 +23,106 @@ namespace {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
-struct Reader {
-    const std::string &path;
-    [[noreturn]] void bad(const std::string &key, const std::string &why) const {
-        throw InputError(path + ": key '" + key + "': " + why);
-    }
-    template <typename T>
-    std::optional<T> get(const toml::table &t, const char *key, const std::string &where) const {
-        const toml::node *n = t.get(key);
-        if (!n) return std::nullopt;
-        if constexpr (std::is_same_v<T, double>) {
-            if (auto v = n->value<double>()) return *v;
-        } else if constexpr (std::is_same_v<T, std::string>) {
-            if (auto v = n->value<std::string>()) return *v;
-        } else {
-            return integer<T>(*n, where + key);
-        }
-        bad(where + key, "wrong type");
-    }
-    // A TOML integer within T's range. Not toml++'s value<int64_t>(), which also converts floats and casts
-    // an out-of-range one (k = -9.3e19) to an integer: undefined behaviour, found by fuzz_artifact_lab.
-    template <typename T>
-    T integer(const toml::node &n, const std::string &key) const {
-        const auto *v = n.as_integer();
-        if (!v) bad(key, "expected an integer");
-        const int64_t x = v->get();
-        if (x < int64_t(std::numeric_limits<T>::min()) || x > int64_t(std::numeric_limits<T>::max()))
-            bad(key, std::to_string(x) + " is out of range");
-        return T(x);
-    }
+// The keys a scenario of each kind may have, besides name, kind, draw and description.
+const std::pair<const char *, std::set<std::string>> kScenarioKeys[] = {
+    {"reference", {}},
+    {"engine", {"threads", "parallel", "batch", "flash_attn"}},
+    {"quantize", {"type"}},
+    {"forgery", {"type"}},
+    {"prefill", {"type", "model"}},
+    {"seed", {"value"}},
 };
 
 }  // namespace
 
 ArtifactLabSpec artifact_lab_read(const std::string &path) {
-    toml::table doc;
-    try {
-        doc = toml::parse_file(path);
-    } catch (const toml::parse_error &e) {
-        throw InputError(path + ":" + std::to_string(e.source().begin.line) + ": " +
-                         std::string(e.description()));
-    }
-    const Reader r{path};
+    const LabTomlReader r(path);
+    const toml::table doc = r.parse(file_read_text(path, "artifact lab file"));
+    r.keys_check(doc, "",
+                 {"name", "reference", "prompts", "n_artifacts", "max_tokens", "k", "noise", "threads",
+                  "lengths", "claimed", "scenarios"});
     ArtifactLabSpec s;
     s.path = path;
-    s.name = r.get<std::string>(doc, "name", "").value_or("artifacts");
-    s.reference = r.get<std::string>(doc, "reference", "").value_or("smollm2-135m-instruct-q4_1");
-    s.prompts = r.get<std::string>(doc, "prompts", "").value_or("../prompts/lab.jsonl");
+    s.name = r.str(doc, "", "name").value_or("artifacts");
+    s.reference = r.str(doc, "", "reference").value_or("smollm2-135m-instruct-q4_1");
+    s.prompts = r.str(doc, "", "prompts").value_or("../prompts/lab.jsonl");
     if (fs::path(s.prompts).is_relative()) s.prompts = (fs::path(path).parent_path() / s.prompts).string();
-    s.n_artifacts = r.get<int32_t>(doc, "n_artifacts", "").value_or(s.n_artifacts);
-    s.max_tokens = r.get<int32_t>(doc, "max_tokens", "").value_or(s.max_tokens);
-    s.k = r.get<int32_t>(doc, "k", "").value_or(s.k);
-    s.noise = r.get<std::string>(doc, "noise", "").value_or(s.noise);
-    if (auto t = r.get<int32_t>(doc, "threads", "")) s.settings.n_threads = *t;
-    if (const toml::array *a = doc.get_as<toml::array>("lengths")) {
+    s.n_artifacts = r.positive(doc, "", "n_artifacts").value_or(s.n_artifacts);
+    s.max_tokens = r.positive(doc, "", "max_tokens").value_or(s.max_tokens);
+    s.k = r.positive(doc, "", "k").value_or(s.k);
+    s.noise = r.str(doc, "", "noise").value_or(s.noise);
+    if (auto t = r.positive(doc, "", "threads")) s.settings.n_threads = *t;
+    if (const toml::node *n = doc.get("lengths")) {
+        const toml::array *a = n->as_array();
+        if (!a) r.fail("lengths", "expected an array of integers, got " + LabTomlReader::type_name(*n));
         s.lengths.clear();
         for (const auto &v : *a) {
             const int32_t x = r.integer<int32_t>(v, "lengths");
-            if (x < 1) r.bad("lengths", "positive integers");
+            if (x < 1) r.fail("lengths", "positive integers");
             s.lengths.push_back(x);
         }
     }
-    if (s.n_artifacts < 1 || s.max_tokens < 1) r.bad("n_artifacts/max_tokens", "must be positive");
     s.claimed.temperature = 1.0;
     s.claimed.top_k = 20;
     s.claimed.top_p = 0.95;
     s.claimed.seed = 42;
-    if (const toml::table *c = doc.get_as<toml::table>("claimed")) {
-        s.claimed.temperature = r.get<double>(*c, "temperature", "claimed.").value_or(s.claimed.temperature);
-        s.claimed.top_k = r.get<int32_t>(*c, "top_k", "claimed.").value_or(s.claimed.top_k);
-        s.claimed.top_p = r.get<double>(*c, "top_p", "claimed.").value_or(s.claimed.top_p);
-        s.claimed.seed = r.get<int64_t>(*c, "seed", "claimed.").value_or(*s.claimed.seed);
+    if (const toml::node *n = doc.get("claimed")) {
+        const toml::table *c = n->as_table();
+        if (!c) r.fail("claimed", "expected a table, got " + LabTomlReader::type_name(*n));
+        r.keys_check(*c, "claimed.", {"temperature", "top_k", "top_p", "seed"});
+        s.claimed.temperature = r.number(*c, "claimed.", "temperature").value_or(s.claimed.temperature);
+        s.claimed.top_k = r.integer<int32_t>(*c, "claimed.", "top_k").value_or(s.claimed.top_k);
+        s.claimed.top_p = r.number(*c, "claimed.", "top_p").value_or(s.claimed.top_p);
+        s.claimed.seed = r.integer(*c, "claimed.", "seed").value_or(*s.claimed.seed);
     }
-    const toml::array *sc = doc.get_as<toml::array>("scenarios");
-    if (!sc || sc->empty()) r.bad("scenarios", "at least one [[scenarios]] table");
-    for (size_t i = 0; i < sc->size(); ++i) {
+    const toml::node *scn = doc.get("scenarios");
+    if (!scn || !scn->is_array_of_tables() || scn->as_array()->empty())
+        r.fail("scenarios", "at least one [[scenarios]] table");
+    const toml::array &sc = *scn->as_array();
+    for (size_t i = 0; i < sc.size(); ++i) {
         const std::string w = "scenarios[" + std::to_string(i) + "].";
-        const toml::table *t = (*sc)[i].as_table();
-        if (!t) r.bad(w, "not a table");
+        const toml::table &t = *sc[i].as_table();
         ArtifactScenario a;
         a.settings = s.settings;
-        a.name = r.get<std::string>(*t, "name", w).value_or("");
+        a.name = r.str(t, w, "name").value_or("");
         if (a.name.empty() ||
             a.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") !=
                 std::string::npos)
-            r.bad(w + "name", "required, [A-Za-z0-9_.-]+");
+            r.fail(w + "name", "required, [A-Za-z0-9_.-]+");
         for (const ArtifactScenario &o : s.scenarios)
-            if (o.name == a.name) r.bad(w + "name", "'" + a.name + "' is used twice");
-        a.kind = r.get<std::string>(*t, "kind", w).value_or("");
-        a.draw = r.get<std::string>(*t, "draw", w).value_or("gumbel");
-        if (a.draw != "gumbel" && a.draw != "weighted") r.bad(w + "draw", "gumbel or weighted");
-        a.description = r.get<std::string>(*t, "description", w).value_or("");
+            if (o.name == a.name) r.fail(w + "name", "'" + a.name + "' is used twice");
+        a.kind = r.str(t, w, "kind").value_or("");
+        const std::set<std::string> *kind_keys = nullptr;
+        for (const auto &[kind, keys] : kScenarioKeys)
+            if (a.kind == kind) kind_keys = &keys;
+        if (!kind_keys)
+            r.fail(w + "kind",
+                   "'" + a.kind + "' is not reference, engine, quantize, prefill, forgery or seed");
+        std::set<std::string> allowed = *kind_keys;
+        allowed.insert({"name", "kind", "draw", "description"});
+        r.keys_check(t, w, allowed);
+        a.draw = r.str(t, w, "draw").value_or("gumbel");
+        if (a.draw != "gumbel" && a.draw != "weighted") r.fail(w + "draw", "gumbel or weighted");
+        a.description = r.str(t, w, "description").value_or("");
         if (a.kind == "reference") {
             a.role = LabRole::honest;
         } else if (a.kind == "engine") {
             a.role = LabRole::honest;
-            if (auto v = r.get<int32_t>(*t, "threads", w)) a.settings.n_threads = *v;
-            if (auto v = r.get<int32_t>(*t, "parallel", w)) a.settings.n_seq_max = *v;
-            if (auto v = r.get<int32_t>(*t, "batch", w)) a.settings.n_batch = *v;
-            if (auto v = r.get<std::string>(*t, "flash_attn", w)) a.settings.flash_attn = *v;
+            if (auto v = r.positive(t, w, "threads")) a.settings.n_threads = *v;
+            if (auto v = r.positive(t, w, "parallel")) a.settings.n_seq_max = *v;
+            if (auto v = r.positive(t, w, "batch")) a.settings.n_batch = *v;
+            if (auto v = r.str(t, w, "flash_attn")) a.settings.flash_attn = *v;
         } else if (a.kind == "quantize" || a.kind == "forgery") {
-            a.quantize = r.get<std::string>(*t, "type", w).value_or("");
-            if (a.quantize.empty()) r.bad(w + "type", "required (a GGUF type such as Q4_0)");
+            a.quantize = r.str(t, w, "type").value_or("");
+            if (a.quantize.empty()) r.fail(w + "type", "required (a GGUF type such as Q4_0)");
         } else if (a.kind == "prefill") {
-            a.quantize = r.get<std::string>(*t, "type", w).value_or("");
-            a.model = r.get<std::string>(*t, "model", w).value_or("");
+            a.quantize = r.str(t, w, "type").value_or("");
+            a.model = r.str(t, w, "model").value_or("");
             if (a.quantize.empty() == a.model.empty())
-                r.bad(w + "type", "give type (a requantisation) or model");
-        } else if (a.kind == "seed") {
-            a.seed = r.get<int64_t>(*t, "value", w);
-            if (!a.seed) r.bad(w + "value", "required: the seed really used");
-        } else {
-            r.bad(w + "kind",
-                  "'" + a.kind + "' is not reference, engine, quantize, prefill, forgery or seed");
+                r.fail(w + "type", "give type (a requantisation) or model");
+        } else {  // seed
+            a.seed = r.integer(t, w, "value");
+            if (!a.seed) r.fail(w + "value", "required: the seed really used");
         }
         s.scenarios.push_back(std::move(a));
     }
@@ -143,18 +130,6 @@ ArtifactLabSpec artifact_lab_read(const std::string &path) {
 }
 
 namespace {
-
-std::string derived_model(const std::string &ref_path, const std::string &type, const LabEnvironment &env) {
-    std::string t = type;
-    for (char &c : t) c = (char)std::tolower((unsigned char)c);
-    const std::string out = env.derived_dir + "/" + fs::path(ref_path).stem().string() + "-" + t + ".gguf";
-    if (!fs::is_regular_file(out)) {
-        fs::create_directories(env.derived_dir);
-        if (env.log) env.log("quantising " + ref_path + " to " + type + " -> " + out);
-        quantize_model(ref_path, out, type);
-    }
-    return out;
-}
 
 // Replaces every position's logprobs (chosen and top-k) by the reference's: at the artifact's own top-k ids
 // (logprob forgery) or with the reference's own top-k (pre-fill: the laundered artifact).
@@ -196,7 +171,7 @@ Artifact scenario_artifact(const ArtifactLabSpec &spec, const ArtifactScenario &
     }
     if (sc.kind == "seed") po.sampling.seed = sc.seed;
     std::string provider_path = ref_path;
-    if (!sc.quantize.empty()) provider_path = derived_model(ref_path, sc.quantize, env);
+    if (!sc.quantize.empty()) provider_path = lab_derived_model(ref_path, sc.quantize, env);
     if (!sc.model.empty()) provider_path = env.model_resolve(sc.model);
     Artifact a;
     if (provider_path == ref_path && sc.kind != "prefill") {

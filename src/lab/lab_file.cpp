@@ -1,7 +1,5 @@
 // Reading a lab file (TOML). Every key is checked: an unknown key, kind or type is an InputError that names
 // the file and the key, so a typo never silently becomes a default.
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -10,6 +8,7 @@
 #include "difr/lab.h"
 #include "difr/noise.h"
 #include "difr/results.h"
+#include "lab_toml.h"
 
 namespace difr {
 
@@ -35,97 +34,12 @@ const KindInfo kKinds[] = {
     {"prefill", LabRole::deviation, {"cheap", "kv_type"}},
 };
 
-class Reader {
-public:
-    explicit Reader(std::string path) : path_(std::move(path)) {}
-
-    [[noreturn]] void fail(const std::string &key, const std::string &what) const {
-        throw InputError(path_ + ": key '" + key + "': " + what);
-    }
-
-    void keys_check(const toml::table &t, const std::string &where,
-                    const std::set<std::string> &allowed) const {
-        for (const auto &[k, v] : t) {
-            const std::string key(k.str());
-            if (!allowed.count(key)) {
-                std::string known;
-                for (const auto &a : allowed) known += (known.empty() ? "" : ", ") + a;
-                fail(where + key, "unknown key (known here: " + known + ")");
-            }
-        }
-    }
-
-    const toml::node *find(const toml::table &t, const std::string &key) const { return t.get(key); }
-
-    std::optional<std::string> str(const toml::table &t, const std::string &where,
-                                   const std::string &key) const {
-        const toml::node *n = find(t, key);
-        if (!n) return std::nullopt;
-        if (!n->is_string()) fail(where + key, "expected a string, got " + type_name(*n));
-        return n->value<std::string>();
-    }
-    std::optional<int64_t> integer(const toml::table &t, const std::string &where,
-                                   const std::string &key) const {
-        const toml::node *n = find(t, key);
-        if (!n) return std::nullopt;
-        if (!n->is_integer()) fail(where + key, "expected an integer, got " + type_name(*n));
-        return n->value<int64_t>();
-    }
-    std::optional<double> number(const toml::table &t, const std::string &where,
-                                 const std::string &key) const {
-        const toml::node *n = find(t, key);
-        if (!n) return std::nullopt;
-        if (!n->is_number()) fail(where + key, "expected a number, got " + type_name(*n));
-        return n->value<double>();
-    }
-    std::optional<bool> boolean(const toml::table &t, const std::string &where,
-                                const std::string &key) const {
-        const toml::node *n = find(t, key);
-        if (!n) return std::nullopt;
-        if (!n->is_boolean()) fail(where + key, "expected true or false, got " + type_name(*n));
-        return n->value<bool>();
-    }
-    template <class T>
-    T required(std::optional<T> v, const std::string &key) const {
-        if (!v) fail(key, "missing (required)");
-        return *v;
-    }
-
-    static std::string type_name(const toml::node &n) {
-        switch (n.type()) {
-            case toml::node_type::string:
-                return "a string";
-            case toml::node_type::integer:
-                return "an integer";
-            case toml::node_type::floating_point:
-                return "a float";
-            case toml::node_type::boolean:
-                return "a boolean";
-            case toml::node_type::table:
-                return "a table";
-            case toml::node_type::array:
-                return "an array";
-            default:
-                return "a date or time";
-        }
-    }
-
-private:
-    std::string path_;
-};
-
-int32_t positive_int(const Reader &r, std::optional<int64_t> v, const std::string &key, int32_t fallback) {
-    if (!v) return fallback;
-    if (*v < 1 || *v > 1000000) r.fail(key, "must be between 1 and 1000000, got " + std::to_string(*v));
-    return (int32_t)*v;
-}
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return (char)std::tolower(c); });
     return s;
 }
 
-LabConfig config_read(const Reader &r, const toml::table &t, size_t index, const LabSpec &spec) {
+LabConfig config_read(const LabTomlReader &r, const toml::table &t, size_t index, const LabSpec &spec) {
     const std::string where = "configs[" + std::to_string(index) + "].";
     LabConfig c;
     c.name = r.required(r.str(t, where, "name"), where + "name");
@@ -153,9 +67,9 @@ LabConfig config_read(const Reader &r, const toml::table &t, size_t index, const
         desc = "the reference model and engine settings (honest)";
     } else if (k == "engine") {
         EngineSettings &s = c.settings;
-        if (auto v = r.integer(t, where, "threads")) s.n_threads = positive_int(r, v, where + "threads", 1);
-        if (auto v = r.integer(t, where, "batch")) s.n_batch = positive_int(r, v, where + "batch", 1);
-        if (auto v = r.integer(t, where, "parallel")) s.n_seq_max = positive_int(r, v, where + "parallel", 1);
+        if (auto v = r.positive(t, where, "threads")) s.n_threads = *v;
+        if (auto v = r.positive(t, where, "batch")) s.n_batch = *v;
+        if (auto v = r.positive(t, where, "parallel")) s.n_seq_max = *v;
         if (auto v = r.boolean(t, where, "flash_attn")) s.flash_attn = *v ? "on" : "off";
         if (auto v = r.boolean(t, where, "repack")) s.repack = *v;
         if (s.to_json() == spec.settings.to_json())
@@ -206,7 +120,7 @@ LabConfig config_read(const Reader &r, const toml::table &t, size_t index, const
     } else if (k == "sampling_bug") {
         c.bug.rate = r.number(t, where, "rate").value_or(0.01);
         if (!(c.bug.rate > 0.0 && c.bug.rate <= 1.0)) r.fail(where + "rate", "must be in (0, 1]");
-        c.bug.top = positive_int(r, r.integer(t, where, "top"), where + "top", 20);
+        c.bug.top = r.positive(t, where, "top").value_or(20);
         const int64_t seed = r.integer(t, where, "seed").value_or(1234);
         if (seed < 0) r.fail(where + "seed", "must be >= 0");
         c.bug.seed = (uint64_t)seed;
@@ -231,15 +145,8 @@ LabSpec lab_spec_read(const std::string &path) {
 }
 
 LabSpec lab_spec_parse(const std::string &text, const std::string &path) {
-    toml::table root;
-    try {
-        root = toml::parse(text, path);
-    } catch (const toml::parse_error &e) {
-        throw InputError(path + ":" + std::to_string(e.source().begin.line) + ":" +
-                         std::to_string(e.source().begin.column) +
-                         ": TOML syntax error: " + std::string(e.description()));
-    }
-    const Reader r(path);
+    const LabTomlReader r(path);
+    const toml::table root = r.parse(text);
     r.keys_check(root, "",
                  {"name", "reference", "prompts", "n_prompts", "max_tokens", "noise", "threads", "claimed",
                   "configs"});
@@ -251,22 +158,23 @@ LabSpec lab_spec_parse(const std::string &text, const std::string &path) {
     std::filesystem::path prompts = r.required(r.str(root, "", "prompts"), "prompts");
     if (prompts.is_relative()) prompts = dir / prompts;
     spec.prompts = prompts.lexically_normal().string();
-    spec.n_prompts = positive_int(r, r.integer(root, "", "n_prompts"), "n_prompts", 100);
-    spec.max_tokens = positive_int(r, r.integer(root, "", "max_tokens"), "max_tokens", 200);
+    spec.n_prompts = r.positive(root, "", "n_prompts").value_or(100);
+    spec.max_tokens = r.positive(root, "", "max_tokens").value_or(200);
     spec.noise = r.str(root, "", "noise").value_or("vllm");
     if (!noise_profile_from_name(spec.noise)) r.fail("noise", "unknown noise profile '" + spec.noise + "'");
-    if (auto v = r.integer(root, "", "threads")) spec.settings.n_threads = positive_int(r, v, "threads", 1);
+    if (auto v = r.positive(root, "", "threads")) spec.settings.n_threads = *v;
 
     const toml::node *claimed = root.get("claimed");
     if (!claimed) r.fail("claimed", "missing (required): the sampling the provider claims at T > 0");
-    if (!claimed->is_table()) r.fail("claimed", "expected a table, got " + Reader::type_name(*claimed));
+    if (!claimed->is_table())
+        r.fail("claimed", "expected a table, got " + LabTomlReader::type_name(*claimed));
     const toml::table &ct = *claimed->as_table();
     r.keys_check(ct, "claimed.", {"temperature", "top_k", "top_p", "seed"});
     spec.claimed.temperature =
         (float)r.required(r.number(ct, "claimed.", "temperature"), "claimed.temperature");
     if (!(spec.claimed.temperature > 0.0f))
         r.fail("claimed.temperature", "must be > 0 (the greedy pass t0 is always run beside it)");
-    spec.claimed.top_k = (int32_t)r.integer(ct, "claimed.", "top_k").value_or(0);
+    spec.claimed.top_k = r.integer<int32_t>(ct, "claimed.", "top_k").value_or(0);
     spec.claimed.top_p = (float)r.number(ct, "claimed.", "top_p").value_or(1.0);
     if (!(spec.claimed.top_p > 0.0f && spec.claimed.top_p <= 1.0f))
         r.fail("claimed.top_p", "must be in (0, 1]");
@@ -277,7 +185,7 @@ LabSpec lab_spec_parse(const std::string &text, const std::string &path) {
     const toml::node *configs = root.get("configs");
     if (!configs) r.fail("configs", "missing (required): a list of [[configs]] tables");
     if (!configs->is_array_of_tables())
-        r.fail("configs", "expected [[configs]] tables, got " + Reader::type_name(*configs));
+        r.fail("configs", "expected [[configs]] tables, got " + LabTomlReader::type_name(*configs));
     std::set<std::string> names;
     const toml::array &arr = *configs->as_array();
     for (size_t i = 0; i < arr.size(); ++i) {

@@ -58,19 +58,24 @@ SamplingParams lab_provider_sampling(const LabSpec &spec, const LabConfig &c, co
 }
 
 // The model file a configuration generates with; requantised models are made once and cached.
-std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env) {
-    if (!c.model.empty()) return env.model_resolve(c.model);
-    if (c.quantize.empty()) return ref_path;
-    std::string type = c.quantize;
-    for (char &ch : type) ch = (char)std::tolower((unsigned char)ch);
-    const std::string out = env.derived_dir + "/" + fs::path(ref_path).stem().string() + "-" + type + ".gguf";
+std::string lab_derived_model(const std::string &ref_path, const std::string &type,
+                              const LabEnvironment &env) {
+    std::string t = type;
+    for (char &ch : t) ch = (char)std::tolower((unsigned char)ch);
+    const std::string out = env.derived_dir + "/" + fs::path(ref_path).stem().string() + "-" + t + ".gguf";
     if (!fs::is_regular_file(out)) {
         std::error_code ec;
         fs::create_directories(env.derived_dir, ec);
-        if (env.log) env.log("quantising " + ref_path + " to " + c.quantize + " -> " + out);
-        quantize_model(ref_path, out, c.quantize);
+        if (env.log) env.log("quantising " + ref_path + " to " + type + " -> " + out);
+        quantize_model(ref_path, out, type);
     }
     return out;
+}
+
+std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env) {
+    if (!c.model.empty()) return env.model_resolve(c.model);
+    if (c.quantize.empty()) return ref_path;
+    return lab_derived_model(ref_path, c.quantize, env);
 }
 
 namespace {

@@ -143,6 +143,48 @@ TEST(ArtifactLabFile, IntegersAreTomlIntegersInRange) {
     EXPECT_EQ(shipped.lengths, (std::vector<int32_t>{10, 30, 100, 300}));
 }
 
+// The artifact lab file is read by the same reader as the lab file: an unknown key (at the top, in [claimed],
+// or one that the scenario's kind does not take), a wrong type or a count out of range is an error naming the
+// key, never a silent default.
+TEST(ArtifactLabFile, EveryKeyIsChecked) {
+    const auto error_of_artifacts = [](const std::string &name, const std::string &text) {
+        const std::string path =
+            std::filesystem::temp_directory_path().string() + "/difr-artifact-keys-" + name + ".toml";
+        std::ofstream(path) << text;
+        try {
+            artifact_lab_read(path);
+        } catch (const InputError &e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    const std::string scenario = "[[scenarios]]\nname = \"honest\"\nkind = \"reference\"\n";
+    EXPECT_EQ(error_of_artifacts("ok", "k = 3\n" + scenario), "");
+    std::string e = error_of_artifacts("top", "n_artifact = 3\n" + scenario);
+    EXPECT_NE(e.find("difr-artifact-keys-top.toml: key 'n_artifact': unknown key (known here: claimed, k,"),
+              std::string::npos)
+        << e;
+    e = error_of_artifacts("claimed", "[claimed]\ntemprature = 0.7\n" + scenario);
+    EXPECT_NE(e.find("key 'claimed.temprature': unknown key"), std::string::npos) << e;
+    // `type` belongs to quantize, forgery and prefill scenarios; on an engine scenario it would do nothing.
+    e = error_of_artifacts("kind", "[[scenarios]]\nname = \"e\"\nkind = \"engine\"\ntype = \"Q8_0\"\n");
+    EXPECT_NE(
+        e.find("key 'scenarios[0].type': unknown key (known here: batch, description, draw, flash_attn,"),
+        std::string::npos)
+        << e;
+    e = error_of_artifacts("threads", "[[scenarios]]\nname = \"e\"\nkind = \"engine\"\nthreads = 0\n");
+    EXPECT_NE(e.find("key 'scenarios[0].threads': 0 is out of range (1 to 1000000)"), std::string::npos) << e;
+    e = error_of_artifacts("name", "name = 7\n" + scenario);
+    EXPECT_NE(e.find("key 'name': expected a string, got an integer"), std::string::npos) << e;
+    e = error_of_artifacts("lengths", "lengths = 10\n" + scenario);
+    EXPECT_NE(e.find("key 'lengths': expected an array of integers, got an integer"), std::string::npos) << e;
+    e = error_of_artifacts("noscenarios", "k = 3\n");
+    EXPECT_NE(e.find("key 'scenarios': at least one [[scenarios]] table"), std::string::npos) << e;
+    e = error_of_artifacts("syntax", "k = = 3\n");
+    EXPECT_NE(e.find("difr-artifact-keys-syntax.toml:1:"), std::string::npos) << e;
+    EXPECT_NE(e.find("TOML syntax error"), std::string::npos) << e;
+}
+
 TEST(LabFile, ShippedLabsParse) {
     for (const char *name : {"default", "gemma", "ci"}) {
         const LabSpec s = lab_spec_read(std::string(DIFR_SOURCE_DIR) + "/data/lab/" + name + ".toml");
