@@ -13,29 +13,7 @@ DIFR="${DIFR:-$DIFR_BUILD/bin/difr}"
 [ -f "$SRC/lab.json" ] || die "$SRC/lab.json: not a lab directory (no lab.json)"
 rm -rf "$DST"
 mkdir -p "$DST/runs"
-cp "$SRC/lab.json" "$DST/lab.json"
-python3 - "$TOML" "$SRC" "$DST" <<'PY'
-import os, re, sys, tomllib
-toml, src, dst = sys.argv[1:]
-text = open(toml).read()
-spec = tomllib.loads(text)
-prompts = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(toml)), spec["prompts"]))
-head, *blocks = re.split(r"(?m)^\[\[configs\]\]\n", text)
-head = re.sub(r"(?m)^prompts = .*$", f'prompts = "{prompts}"', head)
-keep = []
-for b in blocks:
-    name = tomllib.loads(b)["name"]
-    t1_only = re.match(r"(temperature|top_p|wrong_seed)", name)  # greedy would ignore what they change
-    runs = [f"{name}-t1"] + ([] if t1_only else [f"{name}-t0"])
-    if all(os.path.exists(f"{src}/runs/{r}/summary.json") for r in runs):
-        keep.append(b)
-        for r in runs:
-            os.symlink(os.path.abspath(f"{src}/runs/{r}"), f"{dst}/runs/{r}")
-if not keep:
-    sys.exit(f"{src}: no configuration has finished yet")
-open(f"{dst}/lab.toml", "w").write(head + "".join("[[configs]]\n" + b for b in keep))
-print("finished:", ", ".join(tomllib.loads(b)["name"] for b in keep))
-PY
+python3 "$DIFR_ROOT/scripts/lab_merge.py" "$TOML" "$DST" "$SRC"
 "$DIFR" lab "$DST/lab.toml" --out "$DST" | tail -n 1
 "$DIFR" analyze "$DST" >/dev/null
 log "results: $DST/results.md, $DST/report.html"

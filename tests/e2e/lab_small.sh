@@ -78,3 +78,28 @@ echo "ok: resumed (4 kept; then 1 re-verified from its kept outputs, nothing reg
 sed 's/^max_tokens = 32/max_tokens = 16/' "$ROOT/data/lab/ci.toml" >"$WORK/other.toml"
 sed -i "s|^prompts = .*|prompts = \"$ROOT/data/prompts/lab.jsonl\"|" "$WORK/other.toml"
 expect_error 2 "holds another lab \(its lab.json differs in 'max_tokens'\)" -- "$DIFR" lab "$WORK/other.toml" --out "$LAB"
+
+# The same lab two configurations at a time (scripts/lab-parallel.sh): every run's tokens are the sequential
+# lab's byte for byte, and so is the merged analysis (wall times aside).
+PAR="$WORK/par"
+DIFR="$DIFR" bash "$ROOT/scripts/lab-parallel.sh" "$ROOT/data/lab/ci.toml" "$PAR" -j 2 >"$WORK/par.txt" 2>&1 \
+    || { cat "$WORK/par.txt" >&2; fail "scripts/lab-parallel.sh failed"; }
+for run in reference-t1 reference-t0 parallel_1-t1 parallel_1-t0 q2_k-t1 q2_k-t0 wrong_seed-t1; do
+    cmp -s "$LAB/runs/$run/tokens.jsonl" "$PAR/runs/$run/tokens.jsonl" || fail "$run: parallel tokens differ"
+done
+diff <(grep -v seconds "$LAB/results.md") <(grep -v seconds "$PAR/results.md") >&2 || fail "merged results differ"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert [c["name"] for c in j["configs"]] == ["reference","parallel_1","q2_k","wrong_seed"]; assert all(isinstance(v, float) for v in j["seconds"].values()), j["seconds"]' \
+    "$PAR/lab.json" || fail "merged lab.json"
+# A configuration that has not finished is left out of the merge (--merge analyses what has finished) and
+# run again, alone, by the next run.
+rm "$PAR/cfg/q2_k/runs/q2_k-t0/summary.json"
+DIFR="$DIFR" bash "$ROOT/scripts/lab-parallel.sh" "$ROOT/data/lab/ci.toml" "$PAR" --merge >"$WORK/merge.txt" 2>&1 \
+    || { cat "$WORK/merge.txt" >&2; fail "--merge failed"; }
+grep -q "not finished: q2_k" "$WORK/merge.txt" || fail "--merge: $(cat "$WORK/merge.txt")"
+grep -q "q2_k" "$PAR/results.md" && fail "--merge analysed the unfinished q2_k"
+DIFR="$DIFR" bash "$ROOT/scripts/lab-parallel.sh" "$ROOT/data/lab/ci.toml" "$PAR" -j 2 >"$WORK/par2.txt" 2>&1 \
+    || { cat "$WORK/par2.txt" >&2; fail "scripts/lab-parallel.sh (resumed) failed"; }
+grep -q "q2_k-t0: verified" "$PAR/cfg/q2_k.log" || fail "q2_k-t0 not verified again"
+for c in reference parallel_1 wrong_seed; do grep -q "$c: complete, kept" "$PAR/cfg/$c.log" || fail "$c ran again"; done
+diff <(grep -v seconds "$LAB/results.md") <(grep -v seconds "$PAR/results.md") >&2 || fail "resumed results differ"
+echo "ok: scripts/lab-parallel.sh gives the sequential lab's tokens and results, merges what finished, resumes"
