@@ -59,7 +59,8 @@ struct Connection {
     int fd = -1;
     Clock::time_point deadline = Clock::time_point::max();  // max(): a handler is computing
     int stage = 0;  // 0: armed; 1: read side shut (the request timed out); 2: both sides shut
-    bool timed_out = false;
+    // Set by the watchdog before it shuts the read side, read by the connection's thread once its read fails.
+    std::atomic<bool> timed_out{false};
 };
 thread_local Connection *t_conn = nullptr;
 
@@ -161,8 +162,11 @@ private:
             for (Connection *c : open_) {
                 if (now < c->deadline) continue;
                 if (c->stage == 0) {
-                    shutdown(c->fd, SHUT_RD);
+                    // Marked before the shutdown: the shutdown wakes the reading thread, which asks at once
+                    // whether its request timed out (408) or the connection broke (400). Marked after, a
+                    // loaded machine could run that question first (seen: a 400 for a slow body).
                     c->timed_out = true;
+                    shutdown(c->fd, SHUT_RD);
                     c->stage = 1;
                     c->deadline = now + timeout_;  // for writing the 408
                 } else if (c->stage == 1) {
