@@ -116,20 +116,25 @@ TEST(LabFile, ErrorsNameTheFileAndTheKey) {
     EXPECT_NE(e.find("key 'claimed.noise': unknown key"), std::string::npos) << e;  // inside [claimed]
 }
 
+// The InputError message of reading TEXT as an artifact lab file named STEM.toml in the temporary directory
+// ("" when it reads).
+std::string artifact_lab_error(const std::string &stem, const std::string &text) {
+    const std::string path = std::filesystem::temp_directory_path().string() + "/" + stem + ".toml";
+    std::ofstream(path) << text;
+    try {
+        artifact_lab_read(path);
+    } catch (const InputError &e) {
+        return std::string(e.what());
+    }
+    return std::string();
+}
+
 // An artifact lab's integers must be TOML integers within range. A float used to reach toml++'s
 // float-to-integer conversion, whose cast of -9.2e19 is undefined behaviour (fuzz_artifact_lab's crash input,
 // tests/fuzz/regressions/fuzz_artifact_lab); 2^40 used to be truncated to an int silently.
 TEST(ArtifactLabFile, IntegersAreTomlIntegersInRange) {
     const auto error_of_artifacts = [](const std::string &name, const std::string &text) {
-        const std::string path =
-            std::filesystem::temp_directory_path().string() + "/difr-artifact-lab-" + name + ".toml";
-        std::ofstream(path) << text;
-        try {
-            artifact_lab_read(path);
-        } catch (const InputError &e) {
-            return std::string(e.what());
-        }
-        return std::string();
+        return artifact_lab_error("difr-artifact-lab-" + name, text);
     };
     std::string e = error_of_artifacts("float", "k=-92233720368547758081.0\n");
     EXPECT_NE(e.find("difr-artifact-lab-float.toml: key 'k': expected an integer"), std::string::npos) << e;
@@ -148,15 +153,7 @@ TEST(ArtifactLabFile, IntegersAreTomlIntegersInRange) {
 // key, never a silent default.
 TEST(ArtifactLabFile, EveryKeyIsChecked) {
     const auto error_of_artifacts = [](const std::string &name, const std::string &text) {
-        const std::string path =
-            std::filesystem::temp_directory_path().string() + "/difr-artifact-keys-" + name + ".toml";
-        std::ofstream(path) << text;
-        try {
-            artifact_lab_read(path);
-        } catch (const InputError &e) {
-            return std::string(e.what());
-        }
-        return std::string();
+        return artifact_lab_error("difr-artifact-keys-" + name, text);
     };
     const std::string scenario = "[[scenarios]]\nname = \"honest\"\nkind = \"reference\"\n";
     EXPECT_EQ(error_of_artifacts("ok", "k = 3\n" + scenario), "");
