@@ -57,7 +57,7 @@ SamplingParams lab_provider_sampling(const LabSpec &spec, const LabConfig &c, co
     return p;
 }
 
-// The model file a configuration generates with; requantised models are made once and cached.
+// Requantised models are made once and cached in env.derived_dir.
 std::string lab_derived_model(const std::string &ref_path, const std::string &type,
                               const LabEnvironment &env) {
     std::string t = type;
@@ -72,6 +72,7 @@ std::string lab_derived_model(const std::string &ref_path, const std::string &ty
     return out;
 }
 
+// The model file a configuration generates with.
 std::string lab_provider_model(const LabConfig &c, const std::string &ref_path, const LabEnvironment &env) {
     if (!c.model.empty()) return env.model_resolve(c.model);
     if (c.quantize.empty()) return ref_path;
