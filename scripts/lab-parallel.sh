@@ -31,20 +31,7 @@ DIFR="${DIFR:-$DIFR_BUILD/bin/difr}"
 # One lab file per configuration, with the prompts as an absolute path.
 split_lab() {
     mkdir -p "$OUT/split" "$OUT/cfg"
-    python3 - "$TOML" "$OUT/split" <<'PY'
-import os, re, sys, tomllib
-toml, out = sys.argv[1:]
-text = open(toml).read()
-spec = tomllib.loads(text)
-prompts = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(toml)), spec["prompts"]))
-head, *blocks = re.split(r"(?m)^\[\[configs\]\]\n", text)
-head = re.sub(r"(?m)^prompts = .*$", f'prompts = "{prompts}"', head)
-with open(f"{out}/queue", "w") as q:
-    for b in blocks:
-        name = tomllib.loads(b)["name"]
-        open(f"{out}/{name}.toml", "w").write(head + "[[configs]]\n" + b)
-        q.write(name + "\n")
-PY
+    python3 "$DIFR_ROOT/scripts/lab_merge.py" --split "$TOML" "$OUT/split"
 }
 
 # A worker claims the next unclaimed configuration (mkdir is atomic) until the queue is empty.

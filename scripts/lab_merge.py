@@ -1,12 +1,17 @@
 """Gathers the finished configurations of one or more lab directories into a lab directory that `difr lab` can
-analyse without running anything (scripts/lab-partial.sh, scripts/lab-parallel.sh).
+analyse without running anything (scripts/lab-partial.sh, scripts/lab-parallel.sh); or, with --split, cuts a
+lab file into one lab file per configuration (scripts/lab-parallel.sh).
 
     python3 scripts/lab_merge.py LAB.toml OUT SRC...
+    python3 scripts/lab_merge.py --split LAB.toml DIR
 
 OUT gets lab.toml (LAB.toml holding only the configurations whose every pass has finished in one of the SRC
 lab directories, prompts as an absolute path), runs/<config>-<pass> as symlinks to those runs, and lab.json
 with each configuration's wall time taken from the source that ran it. The SRCs are only read; they must all
 hold the same lab (the same lab.json identity). Prints the finished and the missing configurations.
+
+--split writes DIR/<config>.toml (LAB.toml's settings with that one configuration, prompts as an absolute
+path) and DIR/queue (the configuration names, in the lab file's order).
 """
 
 import json
@@ -22,12 +27,26 @@ IDENTITY = ("lab", "reference", "claimed", "n_prompts", "max_tokens")
 T1_ONLY_KINDS = ("temperature", "top_p", "seed")
 
 
-def main(toml_path, out, sources):
+def lab_head_and_blocks(toml_path):
+    """The lab file's settings (prompts made absolute) and the text of each [[configs]] table."""
     text = open(toml_path).read()
     spec = tomllib.loads(text)
     prompts = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(toml_path)), spec["prompts"]))
     head, *blocks = re.split(r"(?m)^\[\[configs\]\]\n", text)
-    head = re.sub(r"(?m)^prompts = .*$", f'prompts = "{prompts}"', head)
+    return re.sub(r"(?m)^prompts = .*$", f'prompts = "{prompts}"', head), blocks
+
+
+def split(toml_path, out):
+    head, blocks = lab_head_and_blocks(toml_path)
+    with open(os.path.join(out, "queue"), "w") as queue:
+        for block in blocks:
+            name = tomllib.loads(block)["name"]
+            open(os.path.join(out, f"{name}.toml"), "w").write(head + "[[configs]]\n" + block)
+            queue.write(name + "\n")
+
+
+def main(toml_path, out, sources):
+    head, blocks = lab_head_and_blocks(toml_path)
 
     labs = {}
     for src in sources:
@@ -74,6 +93,9 @@ def main(toml_path, out, sources):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) == 4 and sys.argv[1] == "--split":
+        split(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 4 and not sys.argv[1].startswith("--"):
+        main(sys.argv[1], sys.argv[2], sys.argv[3:])
+    else:
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2], sys.argv[3:])
