@@ -2,15 +2,7 @@
 // by the real request logic on a tiny model that the target writes at start-up. Whatever the body, the
 // service answers (it never throws) with 200 and a well-formed completion, or with 400 and an OpenAI-style
 // error.
-#include <stdlib.h>
-
-#include <filesystem>
-#include <memory>
-#include <nlohmann/json.hpp>
-
-#include "../engine/tiny_model.h"
-#include "difr/server.h"
-#include "fuzz_common.h"
+#include "fuzz_service.h"
 
 namespace {
 
@@ -20,47 +12,13 @@ difr::ReferenceService *g_service = nullptr;
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
     using namespace difr;
-    std::string dir = std::filesystem::temp_directory_path().string() + "/difr-fuzz-serve-XXXXXX";
-    if (!mkdtemp(dir.data())) fuzz::fuzz_fail("cannot create a temporary directory");
-    const std::string path = dir + "/tiny.gguf";
-    test::TinyModelSpec spec;
-    spec.n_vocab = 400;
-    spec.n_ctx_train = 96;  // prompts past the context are cheap to make
-    test::tiny_model_write(path, spec);
-    EngineSettings settings;
-    settings.n_threads = 1;
-    settings.n_batch = 32;
-    static std::unique_ptr<Model> model = Model::load(path, settings);
-    std::filesystem::remove_all(dir);  // loaded: the file is no longer needed
-    g_service = new ReferenceService(*model, settings, "tiny", 8);
+    static std::unique_ptr<Model> model = fuzz::fuzz_service_model("serve");
+    g_service = new ReferenceService(*model, fuzz::fuzz_service_settings(), "tiny", 8);
     return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    using namespace difr;
-    using json = nlohmann::json;
-    HttpReply r;
-    try {
-        r = g_service->completions(fuzz::fuzz_text(data, size));
-    } catch (const std::exception &e) {
-        fuzz::fuzz_fail(std::string("completions() threw: ") + e.what());
-    }
-    json body;
-    try {
-        body = json::parse(r.body);
-    } catch (const json::exception &e) {
-        fuzz::fuzz_fail("the answer is not JSON: " + r.body.substr(0, 200));
-    }
-    if (r.status == 200) {
-        if (!body.contains("choices") || !body["choices"].is_array() || body["choices"].size() != 1 ||
-            !body.contains("usage"))
-            fuzz::fuzz_fail("a 200 answer without choices[0] or usage: " + r.body.substr(0, 200));
-    } else if (r.status == 400) {
-        if (!body.contains("error") || !body["error"]["message"].is_string() ||
-            body["error"]["message"].get<std::string>().empty())
-            fuzz::fuzz_fail("a 400 answer without an error message: " + r.body.substr(0, 200));
-    } else {
-        fuzz::fuzz_fail("HTTP " + std::to_string(r.status) + " for a request body: " + r.body.substr(0, 200));
-    }
+    const std::string request = difr::fuzz::fuzz_text(data, size);
+    difr::fuzz::fuzz_service_answer("completions()", [&] { return g_service->completions(request); });
     return 0;
 }
