@@ -18,22 +18,10 @@ done
 PORT=$(cat "$WORK/ready")
 
 python3 - "$PORT" "$WORK" <<'PY'
-import json, sys, urllib.request, urllib.error
+import json, sys
+from serve_client import Client, fail
 port, work = sys.argv[1:]
-base = f"http://127.0.0.1:{port}"
-
-def call(path, body):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=300) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+call = Client(port, timeout=300).post
 
 # The prover: a chat completion with logprobs, token ids and a weighted seed proof.
 request = {"model": "smollm2", "messages": [{"role": "user", "content": "Name three rivers in Europe."}],

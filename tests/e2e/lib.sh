@@ -7,6 +7,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# The tests' Python scripts import serve_client (the HTTP client of difr serve's tests) from here.
+export PYTHONPATH="$ROOT/tests/e2e${PYTHONPATH:+:$PYTHONPATH}"
+
 # json_get FILE KEY: a top-level field of a summary.
 json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 

@@ -2,7 +2,7 @@
 # difr serve on the embedded model, over loopback: both wire formats (Fireworks echo rows, vLLM
 # prompt_logprobs), their logprobs against what `difr verify` writes for the same tokens, bad requests (400
 # naming field and position), parallel requests against serial ones, and a clean stop on SIGTERM.
-# Requests go through python3's standard library (urllib), as a client would send them.
+# Requests go through python3's standard library (tests/e2e/serve_client.py), as a client would send them.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # Four generated sequences: real prompts (chat template) and real continuations.
@@ -24,25 +24,12 @@ grep -q "on http://127.0.0.1:$PORT" "$WORK/serve.out" || fail "the listening lin
 echo "ok: listening on port $PORT"
 
 python3 - "$PORT" "$WORK/seqs.json" "$WORK/verify/tokens.jsonl" "$WORK/verify/summary.json" <<'PY'
-import json, sys, time, urllib.request, urllib.error
+import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
+from serve_client import Client, fail
 
 port, seqs_path, tokens_path, summary_path = sys.argv[1:]
-base = f"http://127.0.0.1:{port}"
-
-def call(method, path, body=None, raw=None):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+call = Client(port, timeout=120).call
 
 seqs = json.load(open(seqs_path))
 verified = {}

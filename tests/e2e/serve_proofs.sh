@@ -30,22 +30,10 @@ serve() {
 # k = 8 fingerprints, TOPLOC top-128 per 8 tokens), saved as a token file (token-difr format) and a
 # fingerprints file (the header, then each response's sequence line, numbered in order).
 cat >"$WORK/client.py" <<'PY'
-import json, sys, urllib.request, urllib.error
+import json, sys
+from serve_client import Client, fail
 port, prefix = sys.argv[1:]
-base = f"http://127.0.0.1:{port}"
-
-def call(path, body):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-
-def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    sys.exit(1)
+call = Client(port, timeout=600).post
 
 sampling = {"max_tokens": 24, "temperature": 1, "top_k": 50, "top_p": 0.95, "seed": 42}
 proofs = {"fingerprint": {"k": 8}, "toploc": {"decode_batching_size": 8}}
@@ -187,15 +175,9 @@ PY
 
 # Malformed proof fields: 400 and an OpenAI error naming the field, on both endpoints, before any generation.
 python3 - "$(cat "$WORK/honest.port")" <<'PY'
-import json, sys, urllib.request, urllib.error
-base = f"http://127.0.0.1:{sys.argv[1]}"
-def call(path, body):
-    req = urllib.request.Request(base + path, data=json.dumps(body).encode(), method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=600) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+import sys
+from serve_client import Client, fail
+call = Client(sys.argv[1], timeout=600).post
 bad = [({"fingerprint": 1}, "fingerprint", "fingerprint: 1 is outside [2, 128]"),
        ({"fingerprint": 200}, "fingerprint", "fingerprint: 200 is outside [2, 128]"),
        ({"fingerprint": {"k": "8"}}, "fingerprint", "fingerprint.k: expected an integer, got string"),
@@ -211,8 +193,7 @@ for path, base_body in (("/v1/chat/completions", {"messages": [{"role": "user", 
     for extra, param, message in bad:
         st, r = call(path, {**base_body, **extra, "max_tokens": 4})
         if st != 400 or r["error"]["param"] != param or not r["error"]["message"].startswith(message):
-            print(f"FAIL: {path} {extra}: HTTP {st} {r}", file=sys.stderr)
-            sys.exit(1)
+            fail(f"{path} {extra}: HTTP {st} {r}")
 print(f"ok: {2 * len(bad)} malformed proof fields answered 400 naming the field")
 PY
 grep -q "fingerprint k=8, toploc top-128" "$WORK/honest.log" || fail "the request log does not say which proofs were made"
