@@ -46,7 +46,7 @@ def golden_rows():
     """token-difr 0.1.2's metrics on synthetic logits, made by tools/conformance/run.sh on the CPU (torch-cpu
     noise: token-difr's own generator), with the logits rebuilt bit for bit from their spec."""
     sys.path.insert(0, str(ROOT / "tools/conformance"))
-    from common import synthetic_logits  # tools/conformance/common.py: numpy only
+    from goldens import synthetic_logits  # tools/conformance/goldens.py: numpy only
 
     golden = json.loads((ROOT / "tests/data/conformance/token_difr_metrics.json").read_text())
     for case in golden["cases"]:

@@ -1,5 +1,5 @@
 // Gonka's validator and the deterministic-sampling contract, against goldens made by the originals
-// (tools/conformance/gonka/run.sh): Go's customSimilarity on difr's cases, and gonka-ai/vllm's Python
+// (tools/conformance/gonka/gonka_run.sh): Go's customSimilarity on difr's cases, and gonka-ai/vllm's Python
 // reference of the weighted draw (Sha256CounterRNG, uint64_below, logprobs_to_weights, sampling).
 #include <gtest/gtest.h>
 

@@ -21,7 +21,7 @@ import triton
 
 import wheels
 import vllm_gumbel  # noqa: F401  (sets TRITON_INTERPRET before triton is used, and the shared cases)
-from common import f64_bits, golden_meta, synthetic_logits, write_golden
+from goldens import f64_bits, golden_meta, synthetic_logits, write_golden
 
 SGLANG = "0.5.23"
 TOP_K_ALL = 1 << 30  # sglang.srt.sampling.sampling_params: top_k = -1 (off) becomes this

@@ -13,7 +13,7 @@ from token_difr.api import _compute_verification_metrics_from_logprobs, _sparse_
 from token_difr.common import _get_probs, _verify_vllm_gumbel_max
 
 import torch_cpu
-from common import f32_bit, f32_bits, golden_meta, synthetic_logits, write_golden
+from goldens import f32_bit, f32_bits, golden_meta, synthetic_logits, write_golden
 
 J = 5  # output positions per sequence; the torch-cpu noise is one row per position, in order
 

@@ -25,7 +25,7 @@ import numpy as np
 import toploc
 import torch
 
-import common
+import goldens
 
 
 def bits_of(t):
@@ -197,7 +197,7 @@ def main():
     extra = {}
     if args.difr:
         extra["package_verifies_difr"] = package_verifies_difr(args.difr, data)
-    common.write_golden(args.out, meta, data["cases"], **extra)
+    goldens.write_golden(args.out, meta, data["cases"], **extra)
     n_proofs = sum(len(c["proofs"]) for c in data["cases"])
     print(f"{len(data['cases'])} cases, {n_proofs} proofs")
     if args.difr:

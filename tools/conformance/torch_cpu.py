@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from common import f32_bits, fnv1a64, golden_meta, write_golden
+from goldens import f32_bits, fnv1a64, golden_meta, write_golden
 
 SEEDS = [0, 1, 42, 2**32 + 42, 123456789, 2**63 + 5]  # 2^32 + 42: torch keeps only the low 32 bits
 VOCABS = [49152, 151936]

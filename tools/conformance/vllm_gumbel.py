@@ -30,7 +30,7 @@ from triton.language.extra import libdevice
 from triton.runtime.interpreter import TensorHandle
 
 import wheels
-from common import f32_bits, f64_bits, fnv1a64, golden_meta, synthetic_logits, write_golden
+from goldens import f32_bits, f64_bits, fnv1a64, golden_meta, synthetic_logits, write_golden
 
 
 def _interpreter_log1p(x):

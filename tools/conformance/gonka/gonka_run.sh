@@ -7,7 +7,7 @@
 #  - detsample.json: gonka-ai/vllm's reference of the deterministic-sampling contract
 #    (vllm/v1/sample/deterministic_utils.py at the pinned commit), run by python3, on difr's cases.
 #
-#   tools/conformance/gonka/run.sh        needs git checkouts (bare or not) of both repositories:
+#   tools/conformance/gonka/gonka_run.sh        needs git checkouts (bare or not) of both repositories:
 #     GONKA_GIT (default $DIFR_CACHE/gonka.git) and VLLM_GIT (default $DIFR_CACHE/gonka-vllm.git); they are
 #     cloned from GitHub when missing. Needs golang-go (apt) and python3.
 set -euo pipefail
@@ -63,7 +63,7 @@ for c, r in zip(cases, results):
     c["similarity"], c["bits"] = r["similarity"], r["bits"]
 doc = {"what": "Gonka's customSimilarity (Go) on difr's cases", "made": sys.argv[4], "go": sys.argv[5],
        "source": "gonka-ai/gonka " + sys.argv[6] + " decentralized-api/internal/validation/inference_validation.go",
-       "command": "tools/conformance/gonka/run.sh", "cases": cases}
+       "command": "tools/conformance/gonka/gonka_run.sh", "cases": cases}
 json.dump(doc, open(sys.argv[3], "w"), ensure_ascii=False, separators=(",", ":"))
 PY
 
@@ -74,7 +74,7 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 doc = {"what": "the deterministic-sampling contract v1.0.0 reference (Python) on difr's cases", "made": sys.argv[3],
        "python": sys.argv[4], "source": "gonka-ai/vllm " + sys.argv[5] + " vllm/v1/sample/deterministic_utils.py",
-       "command": "tools/conformance/gonka/run.sh", **doc}
+       "command": "tools/conformance/gonka/gonka_run.sh", **doc}
 json.dump(doc, open(sys.argv[2], "w"), separators=(",", ":"))
 PY
 echo "run.sh: wrote $out/gonka_similarity.json and $out/detsample.json"
