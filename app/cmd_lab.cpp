@@ -30,7 +30,7 @@ void register_lab(CLI::App &app) {
     struct Opts {
         std::string file, out;
         int32_t threads = -1, n_prompts = -1, max_tokens = -1;
-        bool artifacts = false, fingerprints = false;
+        bool artifacts = false, fingerprints = false, no_analysis = false;
     };
     auto o = std::make_shared<Opts>();
     CLI::App *cmd = app.add_subcommand(
@@ -52,6 +52,9 @@ void register_lab(CLI::App &app) {
                   "the activation-proof lab instead (docs/fingerprints.md): Activation-DiFR, TOPLOC and "
                   "Token-DiFR on the same tokens, into OUT/fingerprints/")
         ->excludes(artifacts);
+    cmd->add_flag("--no-analysis", o->no_analysis,
+                  "run the configurations only, no results or report (a detection lab: `difr analyze OUT` "
+                  "later; any lab: the same `difr lab` again, which resumes and analyses)");
     cmd->callback([o] {
         if (o->artifacts) {
             ArtifactLabSpec spec = artifact_lab_read(o->file);
@@ -67,6 +70,7 @@ void register_lab(CLI::App &app) {
                          spec.name.c_str(), spec.scenarios.size(), spec.n_artifacts, spec.max_tokens,
                          o->out.c_str());
             artifact_lab_run(spec, o->out, env);
+            if (o->no_analysis) return;
             std::fputs(artifact_lab_analyze(o->out).c_str(), stdout);
             return;
         }
@@ -84,6 +88,7 @@ void register_lab(CLI::App &app) {
                      spec.configs.size(), spec.n_prompts, spec.max_tokens, o->out.c_str());
         if (o->fingerprints) {
             fingerprint_lab_run(spec, o->out, env);
+            if (o->no_analysis) return;
             std::fputs(fingerprint_lab_analyze(o->out).c_str(), stdout);
             std::printf("report: %s/fingerprints/report.html\n", o->out.c_str());
             return;
@@ -91,6 +96,7 @@ void register_lab(CLI::App &app) {
         const LabRunStats st = lab_run(spec, o->out, env);
         std::printf("lab %s: %d configurations run, %d kept from an earlier run -> %s/lab.json\n",
                     spec.name.c_str(), st.configs_run, st.configs_resumed, o->out.c_str());
+        if (o->no_analysis) return;
 
         // Both detection methods over everything the lab produced: results.json, results.md, report.html.
         std::fputs(lab_analyze_write(o->out).c_str(), stdout);

@@ -4,9 +4,10 @@
 # lab file, -j C keeps every core busy; `difr lab` alone runs one configuration after another.
 #   scripts/lab-parallel.sh LAB.toml OUT [-j N (default: nproc)] [--merge]
 # Configurations are taken in the lab file's order. Each runs, niced, into OUT/cfg/<name> (a resumable lab
-# directory of its own; its log is OUT/cfg/<name>.log); OUT itself is then the merged lab (lab.toml of the
-# finished configurations, runs/ symlinked, results.md/json, report.html; scripts/lab_merge.py). Run it again
-# to resume after a stop; --merge only analyses what has finished (while the workers still run, say).
+# directory of its own, not analysed on its own: `difr lab --no-analysis`; its log is OUT/cfg/<name>.log);
+# OUT itself is then the merged lab (lab.toml of the finished configurations, runs/ symlinked, results.md/json,
+# report.html; scripts/lab_merge.py). Run it again to resume after a stop; --merge only analyses what has
+# finished (while the workers still run, say).
 # The workers are niced in a session of their own, whose autogroup is niced too: with the kernel's
 # autogroups on (Debian's default), plain `nice` only orders processes within one login session.
 set -euo pipefail
@@ -40,7 +41,7 @@ worker() {
     while read -r name; do
         mkdir "$OUT/split/$name.claim" 2>/dev/null || continue
         local rc=0
-        nice -n 19 "$DIFR" lab "$OUT/split/$name.toml" --out "$OUT/cfg/$name" >"$OUT/cfg/$name.log" 2>&1 || rc=$?
+        nice -n 19 "$DIFR" lab "$OUT/split/$name.toml" --out "$OUT/cfg/$name" --no-analysis >"$OUT/cfg/$name.log" 2>&1 || rc=$?
         echo "$(date -u +%FT%TZ) $name: difr lab exited $rc" >>"$OUT/split/log"
     done <"$OUT/split/queue"
 }

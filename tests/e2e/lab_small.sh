@@ -84,6 +84,10 @@ expect_error 2 "holds another lab \(its lab.json differs in 'max_tokens'\)" -- "
 PAR="$WORK/par"
 DIFR="$DIFR" bash "$ROOT/scripts/lab-parallel.sh" "$ROOT/data/lab/ci.toml" "$PAR" -j 2 >"$WORK/par.txt" 2>&1 \
     || { cat "$WORK/par.txt" >&2; fail "scripts/lab-parallel.sh failed"; }
+# Every worker's `difr lab` succeeded (a one-configuration lab of a deviation alone has nothing to analyse:
+# the workers leave the analysis to the merge).
+[ "$(grep -c ': difr lab exited 0$' "$PAR/split/log")" = 4 ] || fail "a worker failed: $(cat "$PAR/split/log")"
+[ ! -e "$PAR/cfg/q2_k/results.json" ] || fail "a worker analysed its one-configuration lab"
 for run in reference-t1 reference-t0 parallel_1-t1 parallel_1-t0 q2_k-t1 q2_k-t0 wrong_seed-t1; do
     cmp -s "$LAB/runs/$run/tokens.jsonl" "$PAR/runs/$run/tokens.jsonl" || fail "$run: parallel tokens differ"
 done
