@@ -1,5 +1,5 @@
-// Shared by the targets that fuzz `difr serve`'s request bodies (fuzz_serve_completions, fuzz_prover_request):
-// the tiny model they answer with, and the contract every answer is held to.
+// Shared by the targets that fuzz `difr serve`'s request bodies (fuzz_serve_completions,
+// fuzz_prover_request): the tiny model they answer with, and the contract every answer is held to.
 #pragma once
 
 #include <stdlib.h>
