@@ -24,11 +24,12 @@ median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) f
 # process start and model loading; peak RSS (KiB) of the whole process in $WORK/rss.
 seconds() {  # seconds KIND OUT CMD...
     local kind=$1 out=$2; shift 2
+    [ "$kind" = generate ] || rm -rf "$out"
     /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null 2>&1
     if [ "$kind" = generate ]; then
         python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$out.meta.json"
     else
-        python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["seconds"])' "$out/summary.json"
+        verify_work "$out" | cut -d' ' -f2
     fi
 }
 

@@ -37,6 +37,7 @@ print(time.perf_counter() - t0, sum(len(x) for x in r))
 now() { date +%s.%N; }
 cli_wall=() py_wall=() cli_call=() py_call=()
 for rep in $(seq "$REPEATS"); do
+    rm -rf "$WORK/overhead-cli"
     t0=$(now)
     "$DIFR" verify -i "$seqs" -o "$WORK/overhead-cli" -t "$THREADS" "${sampling[@]}" >/dev/null 2>&1
     t1=$(now)
@@ -44,8 +45,7 @@ for rep in $(seq "$REPEATS"); do
     t2=$(now)
     cli_wall+=("$(python3 -c "print($t1 - $t0)")")
     py_wall+=("$(python3 -c "print($t2 - $t1)")")
-    cli_call+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["seconds"])' \
-        "$WORK/overhead-cli/summary.json")")
+    cli_call+=("$(verify_work "$WORK/overhead-cli" | cut -d' ' -f2)")
     py_call+=("$call")
     log "repetition $rep: CLI ${cli_wall[-1]} s (verify ${cli_call[-1]} s), Python ${py_wall[-1]} s (verify_outputs $call s), $tokens tokens"
 done

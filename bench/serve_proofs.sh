@@ -79,10 +79,11 @@ PY
 kill "$server" 2>/dev/null || true
 wait "$server" 2>/dev/null || true
 
-seconds() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["seconds"])' "$1/summary.json"; }
+seconds() { verify_work "$1" | cut -d' ' -f2; }
 ver_plain=() ver_proofs=()
 for r in $(seq "$REPEATS"); do
     log "verify, repetition $r of $REPEATS"
+    rm -rf "$WORK/v-plain" "$WORK/v-proofs"
     "$DIFR" verify -i "$WORK/tokens.json" -t "$THREADS" "${SAMPLING[@]}" -o "$WORK/v-plain" >/dev/null 2>&1
     ver_plain+=("$(seconds "$WORK/v-plain")")
     "$DIFR" verify -i "$WORK/tokens.json" -t "$THREADS" "${SAMPLING[@]}" --fingerprints "$WORK/proofs.jsonl" \

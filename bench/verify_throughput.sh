@@ -43,11 +43,10 @@ read -r anchor anchor_fa < <("$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -b "$BATCH
 
 run_verify() {  # run_verify INPUT OUTDIR sampling...  -> tokens/s; peak RSS (KiB) in $WORK/rss
     local input=$1 out=$2; shift 2
-    rm -rf "$out"  # difr verify resumes a finished output directory (it would evaluate nothing)
+    rm -rf "$out"
     /usr/bin/time -f '%M' -o "$WORK/rss" "$DIFR" verify -i "$input" -o "$out" -t "$THREADS" -b "$BATCH" "$@" >/dev/null 2>&1
-    python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["provenance"]
-if p["tokens_evaluated"] == 0: sys.exit(sys.argv[1] + ": difr verify evaluated no token")
-print(p["tokens_evaluated"]/p["seconds"])' "$out/summary.json"
+    read -r tokens seconds < <(verify_work "$out")
+    python3 -c 'import sys; print(float(sys.argv[1]) / float(sys.argv[2]))' "$tokens" "$seconds"
 }
 
 # The two modes alternate within each repetition, so that both see the same (shared, noisy) machine.
@@ -80,11 +79,10 @@ if [ "${CPU_TIME:-1}" = 1 ]; then
         more=$(cpu_seconds "$LLAMA_BENCH" -m "$MODEL" -t 1 -b "$BATCH" -ub "$ubatch" -p 512 -n 0 -fa "$fa" -r $(( 1 + REPEATS )))
         cpu_args+=("$(python3 -c 'import sys; a,b,r=map(float,sys.argv[1:]); print(512*r/(b-a))' "$one" "$more" "$REPEATS")")
     done
-    tokens() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provenance"]["tokens_evaluated"])' "$1"; }
     for kernels in difr ggml; do
         rm -rf "$WORK/out-cpu"
         c=$(cpu_seconds "$DIFR" verify -i "$seqs" -o "$WORK/out-cpu" -t 1 -b "$BATCH" --kernels "$kernels" "${T1_ARGS[@]}")
-        cpu_args+=("$(python3 -c 'import sys; print(float(sys.argv[1])/float(sys.argv[2]))' "$(tokens "$WORK/out-cpu/summary.json")" "$c")")
+        cpu_args+=("$(python3 -c 'import sys; print(float(sys.argv[1])/float(sys.argv[2]))' "$(verify_work "$WORK/out-cpu" | cut -d' ' -f1)" "$c")")
     done
 fi
 

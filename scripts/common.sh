@@ -21,6 +21,16 @@ export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 log() { printf '[difr] %s\n' "$*" >&2; }
 die() { printf '[difr] error: %s\n' "$*" >&2; exit 1; }
 
+# For the benchmarks: verify_work OUT prints "TOKENS_EVALUATED SECONDS" of the `difr verify` run in OUT, and
+# fails when it evaluated nothing. difr verify resumes a finished OUT rather than verifying it again, so a
+# benchmark that repeats a run removes OUT before each one.
+verify_work() {
+    python3 -c 'import json,sys
+p = json.load(open(sys.argv[1]))["provenance"]
+if p["tokens_evaluated"] == 0: sys.exit(sys.argv[1] + ": difr verify evaluated no token (a resumed, finished run)")
+print(p["tokens_evaluated"], p["seconds"])' "$1/summary.json"
+}
+
 pip_download() {  # pip_download REQUIREMENT DEST [extra pip args]
     local req=$1 dest=$2; shift 2
     python3 -m pip download --quiet --no-deps --disable-pip-version-check -d "$dest" "$@" "$req" \
